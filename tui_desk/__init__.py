@@ -1,0 +1,3 @@
+"""tui-desk: a help desk that lives in the terminal."""
+
+__version__ = "0.1.0"

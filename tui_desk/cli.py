@@ -1,0 +1,68 @@
+"""The `tui-desk` command: parse arguments, dispatch to `tui_desk.commands`, turn every expected
+failure into one plain line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.exc import DatabaseError as SADatabaseError
+
+from tui_desk import __version__
+from tui_desk.config import Paths
+from tui_desk.storage.migrations import SchemaTooNew
+
+Handler = Callable[[argparse.Namespace, Paths], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tui-desk", description="A help desk that lives in the terminal.")
+    parser.add_argument("--version", action="version", version=f"tui-desk {__version__}")
+    parser.add_argument("--data-dir", help="where the database lives (default: the platform's data folder)")
+    parser.add_argument("--config", help="settings file (default: the platform's config folder)/config.toml")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("import", help="import .eml files, mbox files and Maildir folders")
+    p.add_argument("paths", nargs="+", help="files or folders to import")
+    p.add_argument("-v", "--verbose", action="store_true", help="list each failure with its reason")
+    p.set_defaults(handler="messages:cmd_import")
+
+    p = sub.add_parser("messages", help="list stored messages")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.set_defaults(handler="messages:cmd_messages")
+    return parser
+
+
+def _resolve(spec: str) -> Handler:
+    """Import a command's module only when it runs, so `tui-desk --help` stays instant."""
+    from importlib import import_module
+
+    module, _, name = spec.partition(":")
+    handler: Handler = getattr(import_module(f"tui_desk.commands.{module}"), name)
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    paths = Paths.resolve(args.data_dir, args.config)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        return _resolve(args.handler)(args, paths)
+    except SchemaTooNew as exc:
+        print(f"tui-desk: {exc}", file=sys.stderr)
+        return 2
+    except (sqlite3.DatabaseError, SADatabaseError) as exc:
+        print(f"tui-desk: the database in {paths.data_dir} cannot be used: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tui-desk: interrupted; everything committed so far is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The wire: IMAP sync, SMTP send, MIME parse and compose. No UI, no SQL."""
