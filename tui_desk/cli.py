@@ -16,6 +16,10 @@ from tui_desk.storage.migrations import SchemaTooNew
 
 Handler = Callable[[argparse.Namespace, Paths], int]
 
+# Each module in tui_desk/commands registers its own subcommands (`register(subparsers)`) and
+# names its handler as "module:function", imported only when it runs.
+COMMAND_MODULES: tuple[str, ...] = ("messages",)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tui-desk", description="A help desk that lives in the terminal.")
@@ -23,15 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="where the database lives (default: the platform's data folder)")
     parser.add_argument("--config", help="settings file (default: the platform's config folder)/config.toml")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from importlib import import_module
 
-    p = sub.add_parser("import", help="import .eml files, mbox files and Maildir folders")
-    p.add_argument("paths", nargs="+", help="files or folders to import")
-    p.add_argument("-v", "--verbose", action="store_true", help="list each failure with its reason")
-    p.set_defaults(handler="messages:cmd_import")
-
-    p = sub.add_parser("messages", help="list stored messages")
-    p.add_argument("--format", choices=("json", "table"), default="table")
-    p.set_defaults(handler="messages:cmd_messages")
+    for name in COMMAND_MODULES:
+        import_module(f"tui_desk.commands.{name}").register(sub)
     return parser
 
 

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-from rich.table import Table
-
-from tui_desk.commands.output import err_console, print_json, progress_bar
 from tui_desk.config import Paths
-from tui_desk.screens.safe import safe_line
-from tui_desk.storage.db import Database
-from tui_desk.storage.messages import list_messages
-from tui_desk.tickets.importer import import_paths
+
+# Heavy imports (parser, database) happen inside the handlers: registering the subcommands
+# must stay cheap so `tui-desk --help` is instant.
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("import", help="import .eml files, mbox files and Maildir folders")
+    p.add_argument("paths", nargs="+", help="files or folders to import")
+    p.add_argument("-v", "--verbose", action="store_true", help="list each failure with its reason")
+    p.set_defaults(handler="messages:cmd_import")
+
+    p = sub.add_parser("messages", help="list stored messages")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.set_defaults(handler="messages:cmd_messages")
 
 
 def cmd_import(args: argparse.Namespace, paths: Paths) -> int:
+    from tui_desk.commands.output import err_console, progress_bar
+    from tui_desk.screens.safe import safe_line
+    from tui_desk.storage.db import Database
+    from tui_desk.tickets.importer import import_paths
+
     db = Database.in_dir(paths.data_dir)
     try:
         with progress_bar("Importing") as progress:
@@ -31,6 +42,14 @@ def cmd_import(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_messages(args: argparse.Namespace, paths: Paths) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from tui_desk.commands.output import print_json
+    from tui_desk.screens.safe import safe_line
+    from tui_desk.storage.db import Database
+    from tui_desk.storage.messages import list_messages
+
     db = Database.in_dir(paths.data_dir)
     try:
         with db.read() as conn:
