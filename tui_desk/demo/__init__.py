@@ -1,0 +1,1 @@
+"""The embedded demo: a realistic generated help-desk mailbox and an in-process mail server."""
