@@ -79,3 +79,6 @@ class ParsedMessage:
     X-Autoreply, Return-Path, X-TuiDesk-*)."""
     problems: list[str] = field(default_factory=list)
     """What the parser had to work around (bad charset, undecodable part, missing date ...)."""
+    body_pending: bool = False
+    """True for a headers-only record (`envelope.parse_envelope`): text, snippet and attachments
+    are filled in later by the body pass from the stored raw bytes."""
