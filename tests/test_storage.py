@@ -71,6 +71,20 @@ def test_database_from_first_schema_upgrades_without_loss(tmp_path: Path) -> Non
     if migrations.LATEST > 1:
         assert path.with_name("old.db.v1.bak").exists(), "an upgrade must keep a backup of the old file"
 
+    # v1 -> v2 added tickets: mail stored before them is threaded the first time the desk opens.
+    from tui_desk.tickets.desk import open_desk
+    from tui_desk.tickets.ids import ref_for
+    from tui_desk.tickets.query import page
+
+    assert open_desk(db) == 1
+    with db.read() as conn:
+        tickets = page(conn, "письмо").rows
+    assert [(t["id"], t["subject"], t["requester"]["address"]) for t in tickets] == [
+        (ref_for("old@x"), "Старое письмо", "ivan@example.ru")
+    ]
+    assert open_desk(db) == 0
+    db.close()
+
 
 def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "new.db"

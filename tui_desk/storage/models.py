@@ -77,6 +77,13 @@ class Message(SQLModel, table=True):
     body_parsed: bool = True
     removed: bool = False
     created_at: datetime
+    ticket_id: int | None = Field(default=None, foreign_key="tickets.id")
+    thread_kind: str = ""
+    """How threading placed it ("refs", "tag", "subject", "new", ...); "" = not threaded yet."""
+    duplicate_of: int | None = None
+    """Another copy of the same mail (same Message-ID and content) in the same ticket."""
+    ours: bool = False
+    """Sent by the team (Sent folder or an agent address), not by a customer."""
 
 
 class MessageRaw(SQLModel, table=True):
@@ -114,3 +121,47 @@ class Contact(SQLModel, table=True):
     first_seen: datetime
     last_seen: datetime
     message_count: int = 0
+
+
+# The ticket tables live in their own module; importing it here registers them with SQLModel's
+# metadata wherever the message tables are registered.
+from tui_desk.storage import ticket_models as ticket_models  # noqa: E402
+
+
+class Quarantine(SQLModel, table=True):
+    """A message set aside by sync (too big, refused by the server): reported, never blocking."""
+
+    __tablename__ = "quarantine"
+    id: int | None = Field(default=None, primary_key=True)
+    folder_id: int = Field(foreign_key="folders.id")
+    uid: int
+    reason: str
+    size: int = 0
+    raw: bytes | None = None
+    created_at: datetime
+
+
+class FlagOp(SQLModel, table=True):
+    """A local flag change (read, answered, flagged) waiting to be pushed to the server."""
+
+    __tablename__ = "flag_ops"
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", index=True)
+    add_flags: str = ""
+    remove_flags: str = ""
+    created_at: datetime
+
+
+class SyncStatus(SQLModel, table=True):
+    """Each account's last known state: online, offline (with the reason), syncing, error."""
+
+    __tablename__ = "sync_status"
+    account_id: int = Field(foreign_key="accounts.id", primary_key=True)
+    state: str
+    reason: str = ""
+    updated_at: datetime
+
+
+# The reply tables (drafts, outbox, templates, composing) live in their own module, registered
+# the same way as the ticket tables.
+from tui_desk.storage import outbox_models as outbox_models  # noqa: E402

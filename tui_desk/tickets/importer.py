@@ -17,6 +17,7 @@ from tui_desk.mail.parse import parse_message
 from tui_desk.storage.db import Database
 from tui_desk.storage.messages import known_hashes
 from tui_desk.tickets.ingest import looks_like_mail, store
+from tui_desk.tickets.threading import assign
 
 BATCH = 200
 
@@ -72,6 +73,7 @@ def _import_batch(db: Database, batch: list[sources.Unit], summary: ImportSummar
             summary.failed.append((unit.origin, "not an email message (no header lines)"))
             continue
         loaded.append((unit, raw, parse_message(raw, file_time=unit.file_time)))
+    stored: list[int] = []
     with db.write() as conn:
         present = known_hashes(conn, (p.content_hash for _u, _r, p in loaded))
         for unit, raw, parsed in loaded:
@@ -79,5 +81,11 @@ def _import_batch(db: Database, batch: list[sources.Unit], summary: ImportSummar
                 summary.duplicates += 1
                 continue
             present.add(parsed.content_hash)
-            summary.new_ids.append(store(conn, parsed, raw, source=unit.origin))
+            stored.append(store(conn, parsed, raw, source=unit.origin))
             summary.imported += 1
+    summary.new_ids.extend(stored)
+    if stored:
+        # Threaded after the mail is committed, exactly as sync does: a threading failure can
+        # never lose imported mail, and `threading.catch_up` finishes the job on next open.
+        with db.write() as conn:
+            assign(conn, stored)

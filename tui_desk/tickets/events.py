@@ -1,0 +1,170 @@
+"""Team state through the mailbox, the local half: events in and out as mail, and compaction.
+
+The transport (append to the `TuiDesk/Events` folder, read it back in sync) calls:
+
+    batch = events.pending(conn)                 # local changes not yet in the folder
+    raw = events.encode(batch)                   # one RFC 5322 message
+    ... APPEND raw ...
+    events.mark_pushed(conn, [e.event_id for e in batch])
+
+    for raw in new_messages_in_events_folder:
+        events.apply_remote(conn, events.decode(raw))   # never raises on bad input
+
+Applying is idempotent (events are keyed by event_id) and order-independent (state is a fold
+in clock order, see `state.fold`), so re-reading the folder, or two agents reading it in
+different orders, is harmless. Event mail says `Auto-Submitted: auto-generated` so no
+autoresponder ever answers it, and threading never turns it into a ticket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime
+
+from sqlalchemy import Connection
+
+from tui_desk.storage import ticket_events as store
+from tui_desk.tickets import apply
+from tui_desk.tickets.model import Event, Hlc, check_event
+from tui_desk.tickets.state import fold, snapshot_upto
+
+log = logging.getLogger(__name__)
+
+EVENTS_HEADER = "X-TuiDesk-Events"
+FORMAT = "tui-desk-events"
+VERSION = 1
+MAX_EVENTS_PER_MESSAGE = 500
+
+
+@dataclass(slots=True)
+class Decoded:
+    events: list[Event] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def encode(batch: Sequence[Event], *, sender: str | None = None, now: datetime | None = None) -> bytes:
+    """One event message: JSON body (quoted-printable, so 7-bit clean and line-safe)."""
+    if not batch:
+        raise ValueError("no events to encode")
+    sender = sender or batch[-1].agent or "tui-desk@localhost"
+    last = max(e.hlc for e in batch)
+    body = json.dumps(
+        {"format": FORMAT, "version": VERSION, "events": [e.as_dict() for e in batch]},
+        ensure_ascii=False, sort_keys=True, indent=0,
+    )  # fmt: skip
+    digest = hashlib.sha256(body.encode()).hexdigest()[:32]
+    # Long subjects are not folded: Python folds a too-long first word badly (leading space).
+    msg = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
+    msg["From"] = sender if "@" in sender else f"{sender}@localhost"
+    msg["To"] = msg["From"]
+    msg["Subject"] = f"[tui-desk events] {sender} {last}"
+    msg["Date"] = format_datetime(now or datetime.now(UTC))
+    msg["Message-ID"] = f"<events.{digest}@tui-desk.invalid>"
+    msg[EVENTS_HEADER] = str(VERSION)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["Precedence"] = "bulk"
+    msg.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    return msg.as_bytes()
+
+
+def decode_report(raw: bytes) -> Decoded:
+    """The events in an event message, and what was wrong with the rest. Never raises."""
+    out = Decoded()
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        if not str(msg.get(EVENTS_HEADER, "")).strip():
+            out.problems.append(f"not an event message (no {EVENTS_HEADER} header)")
+            return out
+        part = msg.get_body(preferencelist=("plain",)) if msg.is_multipart() else msg
+        if part is None:
+            out.problems.append("event message has no text body")
+            return out
+        payload = part.get_payload(decode=True)
+        data = json.loads(payload.decode("utf-8") if isinstance(payload, bytes) else str(payload))
+    except Exception as exc:  # hostile or truncated mail: report, never crash the sync
+        out.problems.append(f"unreadable event message: {type(exc).__name__}: {exc}")
+        return out
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("events"), list):
+        out.problems.append("event message body is not a tui-desk event list")
+        return out
+    if data.get("version") != VERSION:
+        out.problems.append(f"event format version {data.get('version')!r}; this tui-desk reads {VERSION}")
+        return out
+    for index, item in enumerate(data["events"]):
+        try:
+            out.events.append(check_event(item))
+        except ValueError as exc:
+            out.problems.append(f"event {index}: {exc}")
+    return out
+
+
+def decode(raw: bytes) -> list[Event]:
+    """The valid events in an event message; problems are logged, never raised."""
+    result = decode_report(raw)
+    for problem in result.problems:
+        log.warning("tui-desk events: %s", problem)
+    return result.events
+
+
+def pending(conn: Connection, limit: int = MAX_EVENTS_PER_MESSAGE) -> list[Event]:
+    """Local events not yet in the Events folder, oldest first."""
+    return [apply.as_event(t) for _id, t in store.unpushed(conn, limit)]
+
+
+def mark_pushed(conn: Connection, event_ids: Iterable[str]) -> int:
+    return store.set_pushed(conn, event_ids)
+
+
+def apply_remote(conn: Connection, events: Iterable[Event]) -> list[Event]:
+    """Apply events read from the Events folder; returns the ones that were new here."""
+    checked = []
+    for e in events:
+        try:
+            checked.append(check_event(e.as_dict()))
+        except ValueError as exc:
+            log.warning("tui-desk events: skipped %s: %s", e.event_id, exc)
+    return apply.record(conn, checked, pushed=True)
+
+
+def compact(conn: Connection, *, older_than: timedelta = timedelta(days=30), now: datetime | None = None,
+            min_events: int = 2) -> list[Event]:  # fmt: skip
+    """Summarise each ticket's events older than the horizon in a `snapshot` event, and drop
+    the summarised ones locally. The snapshots are pending (to be pushed); afterwards every
+    event message whose events are all `compacted` may be deleted from the folder.
+
+    Events that reach a machine after a snapshot covering their time are ignored everywhere,
+    which is why the horizon is long: every agent has long seen events that old."""
+    horizon = str(Hlc(int(((now or datetime.now(UTC)) - older_than).timestamp() * 1000), 0, ""))
+    made: list[Event] = []
+    for ref in store.refs_with_events(conn):
+        events = [apply.as_event(t) for t in store.events_for_refs(conn, [ref])]
+        old = [e for e in events if e.hlc < horizon and e.field != "snapshot"]
+        if len(old) < min_events:
+            continue
+        upto = max(e.order for e in old)
+        covered = [e for e in events if e.order <= upto or (e.field == "snapshot" and snapshot_upto(e) <= upto)]
+        value = fold(covered).to_snapshot(upto)
+        digest = hashlib.sha256(f"{ref}\0{value}".encode()).hexdigest()[:32]
+        snap = Event(ref, "snapshot", "snapshot", value, upto[0], "system", f"snap-{digest}")
+        made.extend(apply.record(conn, [snap], pushed=False))
+        store.delete_covered(conn, ref, upto)
+    return made
+
+
+def compacted(conn: Connection, events: Iterable[Event]) -> bool:
+    """True when every event is summarised by a snapshot held here (so its message may go)."""
+    snaps: dict[str, tuple[str, str]] = {}
+    for ref in {e.ticket for e in events}:
+        for t in store.events_for_refs(conn, [ref]):
+            e = apply.as_event(t)
+            if e.field == "snapshot":
+                snaps[ref] = max(snaps.get(ref, ("", "")), snapshot_upto(e))
+    return all(e.field not in ("merge", "split") and e.order <= snaps.get(e.ticket, ("", "")) for e in events)
