@@ -186,3 +186,22 @@ def _read_from(path: Path, offset: int) -> str:
             return fh.read().decode(errors="replace")
     except FileNotFoundError:
         return ""
+
+
+# =====================================================================================================
+# Credentials: the real keyring API with an in-memory backend (never the developer's own keyring)
+# =====================================================================================================
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[Any]:
+    """Every test gets an empty in-memory keyring; a test that needs "no keyring at all" sets
+    `keyring.set_keyring(keyring.backends.fail.Keyring())` itself."""
+    import keyring
+    from support.keyrings import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import imaplib
 import socket
 import ssl
 from collections.abc import Iterator
@@ -50,6 +51,10 @@ def translate_errors(server: ServerSpec, what: str) -> Iterator[None]:
         yield
     except MailError:
         raise
+    except imaplib.IMAP4.abort as exc:  # imapclient's AbortError is this class too
+        raise OfflineError(f"the connection to {where} broke while {what}: {exc}") from exc
+    except imaplib.IMAP4.error as exc:  # ... and its IMAPClientError this one
+        raise ProtocolError(f"{server.host} said no while {what}: {str(exc)[:300]}") from exc
     except ssl.SSLError as exc:
         raise TlsError(describe_tls_error(server, exc)) from exc
     except TimeoutError as exc:

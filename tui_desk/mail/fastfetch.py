@@ -34,6 +34,8 @@ class Fetched:
     flags: tuple[str, ...]
     internaldate: datetime | None
     size: int
+    compressed: bytes | None = None
+    """zlib of `raw`, filled in by the sync's download thread."""
 
 
 def uid_set(uids: Sequence[int]) -> str:

@@ -29,7 +29,7 @@ def to_db_time(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime(_DB_TIME)
+    return value.isoformat(" ", "microseconds")  # == strftime(_DB_TIME), several times faster
 
 
 def from_db_time(value: str | datetime | None) -> datetime | None:

@@ -75,6 +75,7 @@ def to_row(parsed: ParsedMessage, *, source: str = "", flags: str = "", internal
         headers=parsed.headers,
         problems=parsed.problems,
         source=source,
+        body_parsed=not parsed.body_pending,
         account_id=account_id,
         folder_id=folder_id,
         uid=uid,
@@ -86,9 +87,11 @@ def to_row(parsed: ParsedMessage, *, source: str = "", flags: str = "", internal
     )  # fmt: skip
 
 
-def store(conn: Connection, parsed: ParsedMessage, raw: bytes, **where: object) -> int:
-    """Insert one parsed mail (row, attachments, raw bytes, contact); returns its row id."""
+def store(conn: Connection, parsed: ParsedMessage, raw: bytes, *, compressed: bytes | None = None,
+          index: bool = True, **where: object) -> int:
+    """Insert one parsed mail (row, attachments, raw bytes, contact); returns its row id.
+    With `index=False` the caller indexes the batch (`storage.messages.index_messages`)."""
     row = to_row(parsed, **where)  # type: ignore[arg-type]
-    new_id = insert_message(conn, row, raw)
+    new_id = insert_message(conn, row, raw, compressed=compressed, index=index)
     upsert_contact(conn, row.from_addr, row.from_name, organisation_for(row.from_addr), row.date)
     return new_id
