@@ -11,14 +11,15 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from tui_desk import __version__
-from tui_desk.config import Paths
+from tui_desk.config import ConfigError, Paths, SinceError
+from tui_desk.credentials import CredentialError
 from tui_desk.storage.migrations import SchemaTooNew
 
 Handler = Callable[[argparse.Namespace, Paths], int]
 
 # Each module in tui_desk/commands registers its own subcommands (`register(subparsers)`) and
 # names its handler as "module:function", imported only when it runs.
-COMMAND_MODULES: tuple[str, ...] = ("messages",)
+COMMAND_MODULES: tuple[str, ...] = ("messages", "accounts", "tickets", "replies")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return _resolve(args.handler)(args, paths)
-    except SchemaTooNew as exc:
+    except (SchemaTooNew, ConfigError, CredentialError, SinceError) as exc:
         print(f"tui-desk: {exc}", file=sys.stderr)
         return 2
     except (sqlite3.DatabaseError, SADatabaseError) as exc:
