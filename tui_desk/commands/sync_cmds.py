@@ -47,10 +47,11 @@ def cmd_sync(args: argparse.Namespace, paths: Paths) -> int:
         if args.quarantine:
             return _show_quarantine(db)
         accounts = _accounts(args, paths)
+        agent = load_config(paths.config_file).agent.email or None
         syncers = []
         for account in accounts:
             since = parse_since(args.since if args.since is not None else account.sync_since)
-            syncers.append(AccountSync(db, account, get_password(account), since=since))
+            syncers.append(AccountSync(db, account, get_password(account), since=since, agent=agent))
         if args.watch:
             return _watch(syncers)
         status = 0

@@ -124,6 +124,14 @@ class ImapSession:
         rows = self._call("listing folders", self.client.list_folders)
         return [FolderInfo(_text(name), tuple(_text(f) for f in flags)) for flags, _delim, name in rows]
 
+    def delimiter(self) -> str:
+        """The server's hierarchy separator ("/" on Dovecot's fs layout, "." on many others)."""
+        rows = self._call("listing folders", self.client.list_folders, "", "INBOX")
+        for _flags, delim, _name in rows:
+            if delim:
+                return _text(delim)
+        return "/"
+
     def find_special(self, flag: str) -> str | None:
         for folder in self.list_folders():
             if folder.special_use == flag and folder.selectable:

@@ -22,7 +22,9 @@ from tui_desk.mail.imap import ImapSession
 from tui_desk.storage import sync_state as st
 from tui_desk.storage.db import Database
 from tui_desk.tickets.bodies import index_bodies
+from tui_desk.tickets.desk import agent_identity
 from tui_desk.tickets.sync_folder import FolderReport, FolderSync, ProgressFn, StoredFn
+from tui_desk.tickets.team_sync import TeamReport, TeamSync
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class SyncReport:
     """"online" after a good run, else the failure kind: offline, auth, tls, protocol."""
     reason: str = ""
     folders: list[FolderReport] = field(default_factory=list)
+    team: TeamReport | None = None
     seconds: float = 0.0
 
     @property
@@ -77,6 +80,8 @@ class AccountSync:
         on_progress: ProgressFn | None = None,
         on_stored: StoredFn | None = None,
         extra_folders: tuple[str, ...] = (),
+        agent: str | None = None,
+        team: bool = True,
     ) -> None:
         self.db = db
         self.account = account
@@ -85,6 +90,9 @@ class AccountSync:
         self.on_progress = on_progress
         self.on_stored = on_stored
         self.extra_folders = extra_folders
+        self.agent = agent_identity(agent)
+        self.team = team
+        """Share ticket state through the mailbox's TuiDesk/Events folder."""
         self.session: ImapSession | None = None
         self._fetcher: FastFetcher | None = None
         with db.write() as conn:
@@ -147,6 +155,8 @@ class AccountSync:
                 on_progress=self.on_progress, on_stored=self.on_stored,
             )  # fmt: skip
             report.folders.append(folder.run())
+        if self.team:
+            report.team = TeamSync(self.db, session, self._fetcher_factory, self.account_id, self.agent).run()
 
     # -- push ---------------------------------------------------------------------------------
     def watch(

@@ -1,0 +1,86 @@
+"""Team state through the mailbox: the IMAP transport for ticket events.
+
+Every local change (status, priority, tags, assignee, notes, merges) is an event in the local
+`events` table. Here they travel: unpushed events are APPENDed as one small message to the
+`TuiDesk/Events` folder, and messages other agents appended are read back with the same
+UIDNEXT bookkeeping as any folder and applied. Applying is idempotent and order-independent
+(see `events`), so crash safety is simple: an event batch is marked pushed only after the
+APPEND succeeded (a crash in between appends it twice, which applies once), and the folder's
+UIDNEXT advances only after what it covers is applied. Changes made offline wait in the table
+and go out on the next successful sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tui_desk.mail.fastfetch import FastFetcher
+from tui_desk.mail.imap import ImapSession
+from tui_desk.storage import sync_state as st
+from tui_desk.storage.db import Database
+from tui_desk.tickets import events
+
+EVENTS_PARENT = "TuiDesk"
+EVENTS_LEAF = "Events"
+FETCH_BATCH = 200
+
+
+@dataclass(slots=True)
+class TeamReport:
+    pushed: int = 0
+    received: int = 0
+    applied: int = 0
+
+
+class TeamSync:
+    def __init__(self, db: Database, session: ImapSession, fetcher_factory: Callable[[], FastFetcher],
+                 account_id: int, agent: str) -> None:  # fmt: skip
+        self.db = db
+        self.session = session
+        self.fetcher_factory = fetcher_factory
+        self.account_id = account_id
+        self.agent = agent
+        self.folder = EVENTS_PARENT + session.delimiter() + EVENTS_LEAF
+
+    def run(self) -> TeamReport:
+        report = TeamReport()
+        self.session.ensure_folder(self.folder)
+        self._push(report)
+        self._pull(report)
+        return report
+
+    def _push(self, report: TeamReport) -> None:
+        while True:
+            with self.db.read() as conn:
+                batch = events.pending(conn)
+            if not batch:
+                return
+            self.session.append(self.folder, events.encode(batch, sender=self.agent), flags=["\\Seen"])
+            with self.db.write() as conn:
+                events.mark_pushed(conn, [e.event_id for e in batch])
+            report.pushed += len(batch)
+
+    def _pull(self, report: TeamReport) -> None:
+        with self.db.write() as conn:
+            folder = st.ensure_folder(conn, self.account_id, self.folder, "events")
+        status = self.session.select(self.folder, readonly=True)
+        same_epoch = folder.uidvalidity == status.uidvalidity
+        if same_epoch and folder.uidnext == status.uidnext:
+            return
+        # A new UIDVALIDITY means re-reading the whole folder: harmless, applying is idempotent.
+        start = folder.uidnext if same_epoch and folder.uidnext else 1
+        uids = self.session.uids_from(start)
+        if uids:
+            fetcher = self.fetcher_factory()
+            fetcher.examine(self.folder)
+            for i in range(0, len(uids), FETCH_BATCH):
+                fetched = fetcher.fetch(uids[i : i + FETCH_BATCH])
+                with self.db.write() as conn:
+                    for item in fetched:
+                        batch = events.decode(item.raw)
+                        report.received += len(batch)
+                        report.applied += len(events.apply_remote(conn, batch))
+        with self.db.write() as conn:
+            st.save_folder_state(conn, folder.id, uidvalidity=status.uidvalidity, uidnext=status.uidnext,
+                                 highestmodseq=status.highestmodseq)  # fmt: skip
