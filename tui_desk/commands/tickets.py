@@ -13,7 +13,7 @@ from tui_desk.config import Paths
 
 
 def _agent_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--agent", help='who "me" is (default: $TUI_DESK_AGENT, else me@localhost)')
+    p.add_argument("--agent", help='who "me" is (default: $TUI_DESK_AGENT, else the config\'s agent email)')
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,6 +42,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler="tickets:cmd_set")
 
 
+def _agent(args: argparse.Namespace, paths: Paths) -> str:
+    """--agent, else $TUI_DESK_AGENT, else the config's agent address, else me@localhost."""
+    import os
+
+    from tui_desk.config import load_config
+    from tui_desk.tickets import desk
+
+    explicit = args.agent or os.environ.get("TUI_DESK_AGENT") or load_config(paths.config_file).agent.email
+    return desk.agent_identity(explicit or None)
+
+
 def _fail(message: str) -> int:
     print(f"tui-desk: {message}", file=sys.stderr)
     return 2
@@ -51,7 +62,7 @@ def cmd_tickets(args: argparse.Namespace, paths: Paths) -> int:
     from tui_desk.storage.db import Database
     from tui_desk.tickets import desk, query
 
-    agent = desk.agent_identity(args.agent)
+    agent = _agent(args, paths)
     if args.limit is not None and args.limit < 1:
         return _fail("--limit must be at least 1")
     db = Database.in_dir(paths.data_dir)
@@ -178,7 +189,7 @@ def cmd_set(args: argparse.Namespace, paths: Paths) -> int:
     from tui_desk.tickets import desk, workflow
     from tui_desk.tickets.model import InvalidChange
 
-    agent = desk.agent_identity(args.agent)
+    agent = _agent(args, paths)
     try:
         changes = workflow.parse_assignments(args.changes)
     except InvalidChange as exc:
