@@ -9,7 +9,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 
 def print_json(data: Any) -> None:
@@ -21,6 +30,13 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+class _RateColumn(ProgressColumn):
+    """Messages per second (Rich's own speed column assumes bytes)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="progress.data.speed")
+
+
 @contextmanager
 def progress_bar(label: str) -> Iterator[Any]:
     """A progress callback `(done, total)`: a live bar on a terminal, silence otherwise (so
@@ -30,8 +46,8 @@ def progress_bar(label: str) -> Iterator[Any]:
         yield lambda done, total: None
         return
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=console, transient=True,
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+        TimeRemainingColumn(), console=console, transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task(label, total=None)
 
