@@ -9,6 +9,7 @@ the ticket view parses a pending body on demand from the raw bytes meanwhile.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -39,7 +40,10 @@ def index_bodies(db: Database, *, on_progress: Callable[[int, int], None] | None
     done = 0
     pool: ProcessPoolExecutor | None = None
     if total >= IN_PROCESS_BELOW:
-        pool = ProcessPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1))
+        # "spawn", not fork: the app and `sync --watch` have threads (Textual, IDLE), and forking a
+        # threaded process can deadlock the child on a lock some other thread held.
+        pool = ProcessPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1),
+                                   mp_context=multiprocessing.get_context("spawn"))
     try:
         while not (stop and stop()):
             with db.read() as conn:
