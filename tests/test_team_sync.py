@@ -106,3 +106,20 @@ def _tickets(conn) -> list[dict]:  # type: ignore[no-untyped-def]
     from tui_desk.tickets import query
 
     return [{"ref": row["id"]} for row in query.page(conn, "", limit=100).rows]
+
+
+def test_status_is_mirrored_as_an_imap_keyword(mailhost, mail_user, tmp_path: Path) -> None:
+    mailhost.dovecot.deliver(mail_user.name, _customer_mail(1, "Račun"), sender="kupec1@stranka.si")
+    account = account_for(mailhost, mail_user)
+    db = Database.in_dir(tmp_path / "a")
+    assert _sync(db, account, mail_user.password, ANA).ok
+    with db.read() as conn:
+        (ref,) = [t["ref"] for t in _tickets(conn)]
+    for status in ("pending", "solved"):
+        with db.write() as conn:
+            workflow.set_status(conn, ref, status, ANA)
+        assert _sync(db, account, mail_user.password, ANA).ok
+        with mailhost.dovecot.imap_client(mail_user.name) as c:
+            c.select_folder("INBOX", readonly=True)
+            flags = {f.decode() for f in next(iter(c.get_flags(c.search(["ALL"])).values()))}
+        assert {f for f in flags if f.startswith("$TuiDesk-")} == {f"$TuiDesk-{status}"}, flags

@@ -371,12 +371,26 @@ V5_SQL = """
 DROP TRIGGER messages_fts_ai;
 """
 
+# Status mirrored as IMAP keywords ($TuiDesk-pending ...) so other mail clients see it: a trigger
+# remembers which tickets changed status, so the mirroring work grows with the changes, never
+# with the mailbox.
+V6_SQL = """
+CREATE TABLE keyword_dirty (
+    ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id) ON DELETE CASCADE
+);
+CREATE TRIGGER tickets_status_keyword AFTER UPDATE OF status ON tickets
+WHEN new.status != old.status BEGIN
+    INSERT OR IGNORE INTO keyword_dirty (ticket_id) VALUES (new.id);
+END;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "accounts, folders, messages, raw bytes, attachments, contacts, FTS5", V1_SQL),
     Migration(2, "tickets, tags, notes, audit trail, team events, saved views, threading keys", V2_SQL),
     Migration(3, "sync: quarantine, pending flag changes, account status", V3_SQL),
     Migration(4, "replies: drafts, outbox, templates, who is composing", V4_SQL),
     Migration(5, "messages reach the full-text index in batches, not by a trigger", V5_SQL),
+    Migration(6, "ticket status mirrored to IMAP keywords", V6_SQL),
 ]
 
 LATEST = MIGRATIONS[-1].version

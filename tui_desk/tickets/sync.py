@@ -23,6 +23,7 @@ from tui_desk.storage import sync_state as st
 from tui_desk.storage.db import Database
 from tui_desk.tickets.bodies import index_bodies
 from tui_desk.tickets.desk import agent_identity
+from tui_desk.tickets.keywords import queue_status_keywords
 from tui_desk.tickets.sync_folder import FolderReport, FolderSync, ProgressFn, StoredFn
 from tui_desk.tickets.team_sync import TeamReport, TeamSync
 
@@ -147,6 +148,8 @@ class AccountSync:
         return report
 
     def _run_folders(self, report: SyncReport) -> None:
+        with self.db.write() as conn:
+            queue_status_keywords(conn)  # pushed by the folder syncs below
         session = self._session()
         for name, special in self.folders_to_sync(session):
             folder = FolderSync(

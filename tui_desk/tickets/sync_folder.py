@@ -175,9 +175,14 @@ class FolderSync:
             ops = st.pending_flag_ops(conn, folder_id)
         if not ops:
             return
-        self.session.select(self.name, readonly=False)
+        status = self.session.select(self.name, readonly=False)
+        keywords_ok = "\\*" in status.permanent_flags
         for _op_id, uid, add, remove in ops:
-            self.session.store_flags([uid], add=add, remove=remove)
+            if not keywords_ok:  # the server would refuse (or silently drop) new keywords
+                add = [f for f in add if f.startswith("\\")]
+                remove = [f for f in remove if f.startswith("\\")]
+            if add or remove:
+                self.session.store_flags([uid], add=add, remove=remove)
         with self.db.write() as conn:
             st.drop_flag_ops(conn, [op[0] for op in ops])
 
@@ -209,12 +214,13 @@ class FolderSync:
         self._defer_bodies = total > DEFER_BODIES_ABOVE
         results: queue.Queue[tuple[list[int], list[Fetched | _Failed] | BaseException]] = queue.Queue(maxsize=2)
 
+
         def produce() -> None:
             # Runs on its own thread: the next batch downloads while this one is parsed and stored.
             for batch in self._batches(fetcher, wanted, sizes):
                 try:
                     fetched = self._fetch_batch(fetcher, batch)
-                    # zlib releases the GIL: compressing here overlaps with parsing on the main thread.
+                    # zlib releases the GIL: compressing here overlaps with storing on the main thread.
                     for item in fetched:
                         if isinstance(item, Fetched):
                             item.compressed = compress(item.raw)
