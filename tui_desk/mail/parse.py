@@ -159,25 +159,57 @@ def _parse(raw: bytes, internaldate: datetime | None, file_time: datetime | None
     if not text and walk.dsn_text:
         text = walk.dsn_text.replace("\r\n", "\n").strip("\n")
 
+    record = header_record(
+        first, hints, normalised, len(raw), internaldate=internaldate, file_time=file_time,
+        problems=walk.problems, content_type=msg.get_content_type(),
+        has_delivery_status=walk.has_delivery_status,
+    )  # fmt: skip
+    record.text = text
+    record.html_text = "\n\n".join(part for part in html_parts if part)
+    record.has_html = bool(html_parts)
+    record.snippet = _snippet(text)
+    record.attachments = walk.attachments
+    record.problems = list(dict.fromkeys(walk.problems))[:MAX_PROBLEMS]
+    return record
+
+
+def header_record(
+    first: dict[str, str],
+    hints: tuple[str, ...],
+    normalised: bytes,
+    size: int,
+    *,
+    internaldate: datetime | None,
+    file_time: datetime | None,
+    problems: list[str],
+    content_type: str,
+    has_delivery_status: bool = False,
+) -> ParsedMessage:
+    """Every header-derived field of the record, body fields left empty.
+
+    Shared by the full parse and the headers-only first pass of a big sync
+    (`envelope.parse_envelope`), so both identify and thread a message the same way.
+    `first` maps lower-case header names to their first raw value; `normalised` is the raw
+    message with LF line endings (what `content_hash` and synthetic ids are computed from).
+    """
     message_id = parse_message_id(header_text(first.get("message-id", ""), hints))
     synthetic = not message_id
     if synthetic:
         message_id = synthetic_id(first, normalised)
     subject = decode_header_value(first.get("subject", ""), hints)
     sender = sender_of(first, hints)
-    date, date_source = message_date(first, internaldate, file_time, walk.problems)
-
-    kept = {name: decode_header_value(value, hints) for name, value in first.items() if name in KEPT_HEADERS}
-    kept.update(
-        (name, decode_header_value(value, hints)) for name, value in first.items() if name.startswith("x-tuidesk-")
-    )
+    date, date_source = message_date(first, internaldate, file_time, problems)
+    kept = {
+        name: decode_header_value(value, hints)
+        for name, value in first.items()
+        if name in KEPT_HEADERS or name.startswith("x-tuidesk-")
+    }
     signals = dict(kept)
     signals.update((name, first[name]) for name in SIGNAL_HEADERS if name in first)
     _, ct_params = params(first.get("content-type"))
     list_id = kept.get("list-id", "")
     if "<" in list_id and ">" in list_id:
         list_id = list_id[list_id.index("<") + 1 : list_id.rindex(">")].strip()
-
     return ParsedMessage(
         message_id=message_id,
         message_id_synthetic=synthetic,
@@ -190,24 +222,24 @@ def _parse(raw: bytes, internaldate: datetime | None, file_time: datetime | None
         reply_to=parse_addresses(header_text(first.get("reply-to", ""), hints)),
         date=date,
         date_source=date_source,
-        text=text,
-        html_text="\n\n".join(part for part in html_parts if part),
-        has_html=bool(html_parts),
-        snippet=_snippet(text),
-        attachments=walk.attachments,
-        size=len(raw),
+        text="",
+        html_text="",
+        has_html=False,
+        snippet="",
+        attachments=[],
+        size=size,
         content_hash=hashlib.sha256(normalised).hexdigest(),
         auto_submitted=detect_auto_submitted(
             signals,
             subject=subject,
             sender=sender,
-            content_type=msg.get_content_type(),
+            content_type=content_type,
             report_type=ct_params.get("report-type", ""),
-            has_delivery_status=walk.has_delivery_status,
+            has_delivery_status=has_delivery_status,
         ),
         list_id=list_id,
         headers=kept,
-        problems=list(dict.fromkeys(walk.problems))[:MAX_PROBLEMS],
+        problems=problems,
     )
 
 
