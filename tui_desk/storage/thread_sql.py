@@ -1,19 +1,46 @@
-"""SQL that threading asks while placing a message: copies, subject matches, participants.
+"""SQL for threading a batch: the rows to thread, and `TicketCache`, the ticket rows and
+messages a batch looks at (the pending writes are `thread_batch.Workset`'s).
 
 Kept apart from `storage/tickets.py` (ticket rows and keys) so each stays small; like it, this
-runs inside the caller's transaction on the raw cursor.
+runs inside the caller's transaction on the raw cursor. The rules live in `tickets.threading`.
+A cached row is never older than the database's: every write to a ticket during a batch goes
+through the cache (or through SQL followed by `update_cached`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection
 
 from tui_desk.storage.db import cursor, to_db_time
 from tui_desk.storage.tickets import db_time
+
+COLS = ("id", "ref", "root", "root_pinned", "status", "automatic", "merged_into", "follow_up_of", "split_from",
+        "created_at", "updated_at", "requester_addr", "subject_key", "last_message_at", "hidden", "message_count")  # fmt: skip
+TICKET = f"SELECT {', '.join(COLS)} FROM tickets"
+MEMBER = ("SELECT id, date, subject, from_name, from_addr, to_addrs, cc_addrs, snippet, ours, auto_submitted, "
+           "duplicate_of, removed, message_id, in_reply_to, refs, thread_kind FROM messages WHERE ticket_id = ?")  # fmt: skip
+_ROW = ("id, message_id, message_id_synthetic, in_reply_to, refs, subject, from_name, from_addr, to_addrs, "
+        "cc_addrs, date, internaldate, created_at, content_hash, auto_submitted, headers, snippet, folder_id, "
+        "thread_kind")  # fmt: skip
+NEW = {"root_pinned": False, "status": "new", "automatic": False, "merged_into": None, "follow_up_of": None,
+        "split_from": None, "requester_addr": "", "subject_key": "", "last_message_at": None, "hidden": True,
+        "message_count": 0}  # fmt: skip
+"""Column defaults of a new ticket row (see `migrations`)."""
+SUMMARY = ("subject", "subject_key", "requester_addr", "requester_name", "requester_domain", "created_at",
+            "last_message_at", "updated_at", "first_response_at", "snippet", "message_count", "automatic", "hidden")  # fmt: skip
+
+
+def chunks(items: Sequence[Any], size: int = 500) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def marks(chunk: Sequence[Any]) -> str:
+    return ", ".join("?" * len(chunk))
 
 
 def unthreaded_ids(conn: Connection, limit: int = 5000) -> list[int]:
@@ -22,54 +49,205 @@ def unthreaded_ids(conn: Connection, limit: int = 5000) -> list[int]:
     )]  # fmt: skip
 
 
-def first_copy(conn: Connection, message_id: str, content_hash: str, exclude: int) -> tuple[int, int] | None:
-    """(id, ticket_id) of an already threaded copy of the same mail, if any."""
-    hit = cursor(conn).execute(
-        "SELECT id, ticket_id FROM messages WHERE message_id = ? AND content_hash = ? AND id != ? "
-        "AND ticket_id IS NOT NULL ORDER BY id LIMIT 1",
-        (message_id, content_hash, exclude),
-    ).fetchone()
-    return (int(hit[0]), int(hit[1])) if hit else None
+def rows_for_threading(conn: Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The fields threading reads, oldest first (so originals usually precede replies), as
+    stored except `date` (also kept as `date_text`) and `refs` (a list): the rest is read
+    for few messages, so `tickets.messages_for_threading`'s parsing would be wasted."""
+    cur, out = cursor(conn), []
+    names = [c.strip() for c in _ROW.split(",")]
+    for chunk in chunks(list(dict.fromkeys(ids))):
+        for r in cur.execute(f"SELECT {_ROW} FROM messages WHERE id IN ({marks(chunk)}) AND removed = 0", chunk):
+            row = dict(zip(names, r, strict=True))
+            row["date_text"], row["date"], row["refs"] = row["date"], db_time(row["date"]), row["refs"].split()
+            out.append(row)
+    out.sort(key=lambda r: (r["date"], r["id"]))
+    return out
 
 
-def ticket_thread_headers(conn: Connection, pk: int) -> list[tuple[str, str, list[str], datetime | None, str]]:
-    """(message_id, in_reply_to, refs, date, thread_kind) of a ticket's messages, for re-rooting."""
-    return [
-        (r[0], r[1], r[2].split(), db_time(r[3]), r[4])
-        for r in cursor(conn).execute(
-            "SELECT message_id, in_reply_to, refs, date, thread_kind FROM messages "
-            "WHERE ticket_id = ? AND duplicate_of IS NULL AND auto_submitted = ''",
-            (pk,),
-        )
-    ]
-
-
-def participants(conn: Connection, pk: int) -> set[str]:
-    """Every address on the ticket's mail (From, To, Cc) plus its requester."""
+def with_events(conn: Connection, pks: Iterable[int]) -> set[int]:
+    """Those of `pks` whose family (the ticket and all merged into it) has team events."""
     cur = cursor(conn)
-    found: set[str] = set()
-    for from_addr, to_addrs, cc_addrs in cur.execute(
-        "SELECT from_addr, to_addrs, cc_addrs FROM messages WHERE ticket_id = ?", (pk,)
-    ):
-        found.add(from_addr.lower())
-        for pair in json.loads(to_addrs or "[]") + json.loads(cc_addrs or "[]"):
-            if len(pair) > 1 and pair[1]:
-                found.add(pair[1].lower())
-    hit = cur.execute("SELECT requester_addr FROM tickets WHERE id = ?", (pk,)).fetchone()
-    if hit and hit[0]:
-        found.add(hit[0])
-    found.discard("")
-    return found
+    if cur.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None:
+        return set()
+    return {int(r[0]) for r in cur.execute(
+        "WITH RECURSIVE fam(top, id) AS (SELECT value, value FROM json_each(?) UNION "
+        "SELECT fam.top, t.id FROM fam JOIN tickets t ON t.merged_into = fam.id) "
+        "SELECT DISTINCT fam.top FROM fam JOIN tickets t ON t.id = fam.id "
+        "WHERE EXISTS (SELECT 1 FROM events e WHERE e.ticket = t.ref)", (json.dumps(sorted(set(pks))),),
+    )}  # fmt: skip
 
 
-def subject_candidates(conn: Connection, customers: Sequence[str], subject_key: str, since: datetime,
-                       until: datetime) -> list[int]:  # fmt: skip
-    """Open-for-threading tickets of these customers with this normalised subject, newest first."""
-    if not customers or not subject_key:
-        return []
-    marks = ", ".join("?" for _ in customers)
-    return [int(r[0]) for r in cursor(conn).execute(
-        f"SELECT id FROM tickets WHERE hidden = 0 AND requester_addr IN ({marks}) AND subject_key = ? "
-        "AND automatic = 0 AND last_message_at BETWEEN ? AND ? ORDER BY last_message_at DESC, id DESC",
-        (*customers, subject_key, to_db_time(since), to_db_time(until)),
-    )]  # fmt: skip
+class Members:
+    """A ticket's messages as threading sees them: addresses, thread headers and the running
+    summary (`tickets.refresh_summary` over the same rows, kept up to date one row at a time)."""
+
+    __slots__ = ("addrs", "auto", "customer", "first", "heads", "last", "n", "ours")
+
+    def __init__(self) -> None:
+        self.addrs: list[tuple[str, str, str]] = []
+        self.heads: list[tuple[str, str, str, str, str]] = []
+        self.n, self.auto = 0, True
+        self.first: tuple[Any, ...] | None = None
+        self.last: tuple[Any, ...] | None = None
+        self.customer: tuple[Any, ...] | None = None
+        self.ours: tuple[Any, ...] | None = None
+
+    def add(self, m: tuple[Any, ...]) -> None:
+        """m: the columns of `MEMBER`, in order."""
+        mid, date, _s, _n, frm, to, cc, _snip, ours, auto, dup, removed, msgid, irt, refs, kind = m
+        self.addrs.append((frm, to, cc))
+        if dup is not None:
+            return
+        if not auto:
+            self.heads.append((msgid, irt, refs, date, kind))
+        if removed:
+            return
+        key = (date, mid)
+        self.n += 1
+        self.auto = self.auto and bool(auto)
+        if self.first is None or key < (self.first[1], self.first[0]):
+            self.first = m
+        if self.last is None or key > (self.last[1], self.last[0]):
+            self.last = m
+        side = "ours" if ours else "customer"
+        best = getattr(self, side)
+        if best is None or key < (best[1], best[0]):
+            setattr(self, side, m)
+
+    def addresses(self) -> set[str]:
+        found: set[str] = set()
+        for frm, to, cc in self.addrs:
+            found.add(frm.lower())
+            for pair in json.loads(to or "[]") + json.loads(cc or "[]"):
+                if len(pair) > 1 and pair[1]:
+                    found.add(pair[1].lower())
+        return found
+
+    def summary(self, row: dict[str, Any], subject: Callable[[str], tuple[str, str]]) -> tuple[Any, ...] | None:
+        """What `tickets.refresh_summary` writes (`SUMMARY`, in order) onto the ticket `row`;
+        None when it has no messages (then it writes message_count = 0, hidden = 1)."""
+        first, last, customer = self.first, self.last, self.customer
+        if first is None or last is None:
+            return None
+        if customer is not None:
+            addr, name = customer[4].lower(), customer[3]
+        else:  # we wrote first: the customer is whom we wrote to
+            to = [a for a in json.loads(first[5] or "[]") if len(a) > 1]
+            addr, name = (to[0][1].lower(), to[0][0]) if to else ("", "")
+        response = self.ours[1] if self.ours is not None and customer is not None else None
+        updated = max(last[1], row["updated_at"]) if row["updated_at"] else last[1]
+        return (*subject(first[2]), addr, name, addr.rpartition("@")[2], first[1], last[1], updated, response,
+                last[7], self.n, self.auto, row["merged_into"] is not None)  # fmt: skip
+
+    def thread_headers(self) -> list[tuple[str, str, list[str], Any, str]]:
+        """For `roots.conversation_root`; one message's date cannot matter, so is not read."""
+        when = db_time if len(self.heads) > 1 else lambda _d: None
+        return [(m, irt, refs.split(), when(date), kind) for m, irt, refs, date, kind in self.heads]
+
+
+class TicketCache:
+    """Ticket rows by id and ref, and what `subject_candidates` needs, read once per batch."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.cur = cursor(conn)
+        self.tickets: dict[int, dict[str, Any] | None] = {}
+        self.by_ref: dict[str, int | None] = {}
+        self.children: dict[int, set[int]] = {}  # merged_into -> cached tickets
+        self.folders: dict[int | None, tuple[str, str]] = {None: ("", "")}
+        self.by_subject: dict[tuple[str, str], set[int]] = {}  # (requester, subject key) -> cached tickets
+        self.subject_of: dict[int, tuple[str, str]] = {}
+        self.customers: set[str] = set()  # requesters whose visible tickets are in `light`
+        self.light: dict[tuple[str, str], list[tuple[int, str | None, int]]] = {}
+
+    def _cache(self, values: Sequence[Any]) -> dict[str, Any]:
+        row = dict(zip(COLS, values, strict=True))
+        old = self.tickets.get(row["id"])
+        if old is not None and old["merged_into"] is not None:
+            self.children.get(old["merged_into"], set()).discard(row["id"])
+        if row["merged_into"] is not None:
+            self.children.setdefault(row["merged_into"], set()).add(row["id"])
+        self.tickets[row["id"]] = row
+        self.by_ref[row["ref"]] = row["id"]
+        self._index(row["id"], row)
+        return row
+
+    def ticket(self, pk: int) -> dict[str, Any] | None:
+        if pk not in self.tickets:
+            hit = self.cur.execute(f"{TICKET} WHERE id = ?", (pk,)).fetchone()
+            self.tickets[pk] = self._cache(hit) if hit else None
+        return self.tickets[pk]
+
+    def pk_for_ref(self, ref: str) -> int | None:
+        if ref not in self.by_ref:
+            hit = self.cur.execute(f"{TICKET} WHERE ref = ?", (ref,)).fetchone()
+            self.by_ref[ref] = self._cache(hit)["id"] if hit else None
+        return self.by_ref[ref]
+
+    def survivor(self, pk: int) -> int:
+        """Follow `merged_into` to the ticket that now holds this one's messages."""
+        row = self.tickets.get(pk)
+        if row is not None and row["merged_into"] is None:
+            return pk
+        seen: set[int] = set()
+        while pk not in seen:
+            seen.add(pk)
+            row = self.ticket(pk)
+            if row is None or row["merged_into"] is None:
+                return pk
+            pk = row["merged_into"]
+        return pk
+
+    def folder(self, folder_id: int | None) -> tuple[str, str]:
+        if folder_id not in self.folders:
+            hit = self.cur.execute("SELECT name, special_use FROM folders WHERE id = ?", (folder_id,)).fetchone()
+            self.folders[folder_id] = (hit[0], hit[1]) if hit else ("", "")
+        return self.folders[folder_id]
+
+    def load_customers(self, customers: Iterable[str]) -> None:
+        """Note the visible tickets of these requesters, for `subject_candidates`: a ticket's row in
+        the database changes only through the cache, so a ticket that is not cached still looks the
+        way it was noted."""
+        wanted = [c for c in dict.fromkeys(customers) if c not in self.customers]
+        self.customers.update(wanted)
+        for chunk in chunks(wanted):
+            for pk, addr, key, last, auto in self.cur.execute(
+                "SELECT id, requester_addr, subject_key, last_message_at, automatic FROM tickets "
+                f"WHERE hidden = 0 AND requester_addr IN ({marks(chunk)})", chunk,
+            ):  # fmt: skip
+                self.light.setdefault((addr, key), []).append((pk, last, auto))
+
+    def subject_candidates(self, customers: Sequence[str], subject_key: str, since: Any, until: Any) -> list[int]:
+        """Open-for-threading tickets of these customers with this normalised subject, newest first
+        (SQL: hidden = 0, requester_addr IN customers, subject_key, automatic = 0, last_message_at
+        BETWEEN), answered from the cached rows and, for the others, what `load_customers` noted."""
+        if not customers or not subject_key:
+            return []
+        if not self.customers.issuperset(customers):
+            self.load_customers(customers)
+        found: dict[int, str] = {}
+        for customer in customers:
+            for pk in self.by_subject.get((customer, subject_key), ()):
+                row = self.tickets[pk]
+                if row and not row["hidden"] and not row["automatic"] and row["last_message_at"] is not None:
+                    found[pk] = row["last_message_at"]
+            for pk, last, auto in self.light.get((customer, subject_key), ()):
+                if pk not in self.tickets and not auto and last is not None:
+                    found[pk] = last
+        if found:
+            lo, hi = to_db_time(since), to_db_time(until)
+            found = {pk: last for pk, last in found.items() if lo <= last <= hi}  # type: ignore[operator]
+        return sorted(found, key=lambda pk: (found[pk], pk), reverse=True)
+
+    def _index(self, pk: int, row: dict[str, Any]) -> None:
+        key = (row["requester_addr"], row["subject_key"])
+        old = self.subject_of.get(pk)
+        if old != key:
+            if old is not None:
+                self.by_subject[old].discard(pk)
+            self.subject_of[pk] = key
+            self.by_subject.setdefault(key, set()).add(pk)
+
+    def update_cached(self, pk: int) -> None:
+        hit = self.cur.execute(f"{TICKET} WHERE id = ?", (pk,)).fetchone()
+        if hit:
+            self._cache(hit)

@@ -137,8 +137,9 @@ def _apply_split(conn: Connection, e: Event) -> set[int]:
     return touched
 
 
-def record(conn: Connection, events: Iterable[Event], *, pushed: bool) -> list[Event]:
-    """Store events (ignoring ones already held), apply their structure, refold what they touch.
+def record(conn: Connection, events: Iterable[Event], *, pushed: bool, defer: set[int] | None = None) -> list[Event]:
+    """Store events (ignoring ones already held), apply their structure, refold what they touch
+    (or, given `defer`, add those tickets to it for the caller to refold once).
 
     Returns the events that were new here."""
     wanted = sorted({e.event_id: e for e in events}.values(), key=lambda e: e.order)
@@ -155,6 +156,10 @@ def record(conn: Connection, events: Iterable[Event], *, pushed: bool) -> list[E
             touched.add(ticket_for_ref(conn, e.ticket, at))
         if e.agent and e.agent != "system" and "@" in e.agent:
             rows.add_agent(conn, e.agent)
-    for pk in {rows.survivor(conn, pk) for pk in touched}:
+    survivors = {rows.survivor(conn, pk) for pk in touched}
+    if defer is not None:
+        defer |= survivors
+        return fresh
+    for pk in survivors:
         refold(conn, pk)
     return fresh
