@@ -205,3 +205,17 @@ def memory_keyring() -> Iterator[Any]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+# =====================================================================================================
+# Terminal UI: a small fixed desk (tests/support/ui_desk.py) and a service over it
+# =====================================================================================================
+
+
+@pytest.fixture
+def ui_desk(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A data directory holding the fixed UI desk, and name -> ticket ref for its tickets."""
+    from support.ui_desk import build_desk
+
+    data = tmp_path / "desk"
+    return data, build_desk(data)

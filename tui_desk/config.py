@@ -86,6 +86,8 @@ class Config:
     agent: Agent = field(default_factory=Agent)
     accounts: tuple[Account, ...] = ()
     reply_status: str = "pending"
+    keys: dict[str, str] = field(default_factory=dict)
+    """[keys]: binding id -> key(s), e.g. `"ticket.reply" = "ctrl+r"` (the UI's `App.set_keymap`)."""
 
     def account(self, name: str) -> Account:
         for acc in self.accounts:
@@ -178,7 +180,10 @@ def parse_config(data: dict[str, Any]) -> Config:
     if len(set(names)) != len(names):
         raise ConfigError("accounts: two accounts share a name")
     reply_status = data.get("reply_status", "pending")
-    return Config(agent=agent, accounts=parsed, reply_status=str(reply_status))
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in keys.items()):
+        raise ConfigError('keys: expected a table of binding id = "key", e.g. "ticket.reply" = "ctrl+r"')
+    return Config(agent=agent, accounts=parsed, reply_status=str(reply_status), keys=dict(keys))
 
 
 def load_config(path: Path) -> Config:
