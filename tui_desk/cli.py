@@ -19,7 +19,7 @@ Handler = Callable[[argparse.Namespace, Paths], int]
 
 # Each module in tui_desk/commands registers its own subcommands (`register(subparsers)`) and
 # names its handler as "module:function", imported only when it runs.
-COMMAND_MODULES: tuple[str, ...] = ("messages", "accounts", "tickets", "replies")
+COMMAND_MODULES: tuple[str, ...] = ("messages", "accounts", "tickets", "replies", "demo", "ui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = Paths.resolve(args.data_dir, args.config)
     if not getattr(args, "handler", None):
-        parser.print_help()
-        return 0
+        args.handler = "ui:cmd_run"  # no command: the terminal app
     try:
         return _resolve(args.handler)(args, paths)
     except (SchemaTooNew, ConfigError, CredentialError, SinceError) as exc:

@@ -3,12 +3,18 @@ account's `password_command` where no keyring works (headless servers, SSH sessi
 
 A missing keyring backend is an expected situation, not a crash: it becomes a
 `CredentialError` whose text tells the user what to do instead.
+
+`passwords_in_memory({...})` lends passwords for the length of a `with` block, ahead of both:
+for a secret that exists only in this process (the demo's in-process mail server makes one up
+at start), which must never be written to the user's keyring or settings.
 """
 
 from __future__ import annotations
 
 import shlex
 import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import keyring
 import keyring.errors
@@ -27,6 +33,25 @@ class CredentialError(RuntimeError):
     """No password could be had; the text says why and what to do."""
 
 
+_IN_MEMORY: dict[str, str] = {}
+
+
+@contextmanager
+def passwords_in_memory(passwords: Mapping[str, str]) -> Iterator[None]:
+    """Inside the block, `get_password` answers these accounts (by name) from memory; afterwards
+    whatever was there before is back. Nothing is stored anywhere."""
+    saved = {name: _IN_MEMORY.get(name) for name in passwords}
+    _IN_MEMORY.update(passwords)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                _IN_MEMORY.pop(name, None)
+            else:
+                _IN_MEMORY[name] = old
+
+
 def _backend_usable() -> bool:
     """False when keyring fell back to its "fail" backend (nothing installed or unlocked)."""
     import keyring.backends.chainer
@@ -41,6 +66,8 @@ def _backend_usable() -> bool:
 
 
 def get_password(account: Account) -> str:
+    if account.name in _IN_MEMORY:
+        return _IN_MEMORY[account.name]
     if account.password_command:
         return _run_password_command(account)
     if not _backend_usable():
