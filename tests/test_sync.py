@@ -263,3 +263,51 @@ def test_big_first_sync_stores_envelopes_then_bodies(mailhost, mail_user, db) ->
 
     with db.read() as conn:
         assert search_message_ids(conn, "tracking") or search_message_ids(conn, "отпуске"), "bodies are searchable"
+
+
+def _ticket_view(db: Database) -> list[tuple]:
+    with db.read() as conn:
+        return sorted(conn.exec_driver_sql(
+            "SELECT m.message_id, m.subject, m.from_addr, m.date, m.auto_submitted, t.ref FROM messages m "
+            "JOIN tickets t ON t.id = m.ticket_id").all())  # fmt: skip
+
+
+def test_envelope_worker_process_gives_the_same_result(mailhost, mail_user, tmp_path: Path, monkeypatch) -> None:
+    """A big first sync parses envelopes in a second process; the stored result is identical."""
+    from tui_desk.tickets import sync_folder
+
+    mails = list(generate(300, seed=9))
+    mailhost.dovecot.seed_maildir(mail_user.name, "INBOX", [SeedMessage(m.raw, m.date) for m in mails])
+    account = account_for(mailhost, mail_user)
+    monkeypatch.setattr(sync_folder, "BATCH_MESSAGES", 60)  # several batches: the first is always parsed here
+    here = Database.in_dir(tmp_path / "here")
+    assert _sync(here, account, mail_user.password).new == 300
+    monkeypatch.setattr(sync_folder, "WORKER_ABOVE", 1)
+    there = Database.in_dir(tmp_path / "there")
+    assert _sync(there, account, mail_user.password).new == 300
+    assert _ticket_view(here) == _ticket_view(there)
+    with there.read() as conn:
+        from tui_desk.storage.messages import raw_bytes
+
+        ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM messages").all()]
+        stored = sorted((raw_bytes(conn, i) or b"").replace(b"\r\n", b"\n") for i in ids)
+        assert stored == sorted(m.raw.replace(b"\r\n", b"\n") for m in mails), "raw bytes kept (the server writes CRLF)"
+
+
+def test_a_failing_envelope_worker_costs_speed_not_mail(mailhost, mail_user, db, monkeypatch) -> None:
+    from concurrent.futures import Future
+
+    from tui_desk.tickets import envelope_worker, sync_folder
+
+    def broken(self, items):  # type: ignore[no-untyped-def]
+        f: Future = Future()
+        f.set_exception(RuntimeError("worker died"))
+        return f
+
+    monkeypatch.setattr(envelope_worker.EnvelopeWorker, "submit", broken)
+    monkeypatch.setattr(sync_folder, "WORKER_ABOVE", 1)
+    monkeypatch.setattr(sync_folder, "BATCH_MESSAGES", 50)
+    mails = list(generate(220, seed=4))
+    mailhost.dovecot.seed_maildir(mail_user.name, "INBOX", [SeedMessage(m.raw, m.date) for m in mails])
+    assert _sync(db, account_for(mailhost, mail_user), mail_user.password).new == 220
+    assert {r["message_id"] for r in _inbox_rows(db)} == {m.message_id for m in mails}

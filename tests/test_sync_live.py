@@ -37,6 +37,23 @@ def _wait(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
     return predicate()
 
 
+def _children(pid: int) -> set[int]:
+    """Child processes of `pid` (Linux /proc), to check none outlives a killed parent."""
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with_text = task.read_text().split()
+        out |= {int(p) for p in with_text}
+    return out
+
+
+def _is_ours(pid: int) -> bool:
+    """Still a Python process (and not a recycled pid of something else)."""
+    try:
+        return "python" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+
+
 def _raw(n: int) -> bytes:
     return (f"From: kupec{n}@example.si\r\nTo: support@example.test\r\nSubject: Novo {n}\r\n"
             f"Message-ID: <live{n}.{time.time_ns()}@example.si>\r\n\r\nZdravo {n}\r\n").encode()  # fmt: skip
@@ -167,15 +184,22 @@ def test_sigkill_during_first_sync_loses_and_duplicates_nothing(mailhost, mail_u
     env = {**os.environ, "TUI_DESK_DATA_DIR": str(tmp_path / "data"), "TUI_DESK_CONFIG": str(tmp_path / "c.toml")}
     rng = random.Random(5)
     kills = 0
-    for _ in range(6):
-        proc = subprocess.Popen([sys.executable, "-m", "tui_desk.cli", "sync"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    orphans: set[int] = set()
+    for run in range(6):
+        # Odd runs lower the threshold of the envelope worker process, so kills hit that path too.
+        argv = [sys.executable, "-m", "tui_desk.cli", "sync"] if run % 2 == 0 else [
+            sys.executable, "-c", "import sys, tui_desk.tickets.sync_folder as f; f.WORKER_ABOVE = 500; "
+            "from tui_desk.cli import main; sys.exit(main(['sync']))"]  # fmt: skip
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.3, 1.6))
         if proc.poll() is None:
+            orphans |= _children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
     assert kills >= 3, "the sync finished too fast to be killed: make the mailbox bigger"
+    assert _wait(lambda: not any(Path(f"/proc/{pid}").exists() and _is_ours(pid) for pid in orphans), 10), \
+        "a worker process outlived the killed sync"
     final = subprocess.run([sys.executable, "-m", "tui_desk.cli", "sync"], env=env, capture_output=True,
                            text=True, timeout=120)  # fmt: skip
     assert final.returncode == 0, final.stderr

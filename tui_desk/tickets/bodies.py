@@ -9,7 +9,6 @@ the ticket view parses a pending body on demand from the raw bytes meanwhile.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +19,7 @@ from tui_desk.mail.parse import parse_message
 from tui_desk.storage.db import Database
 from tui_desk.storage.messages import count_pending_bodies, pending_bodies, store_body
 from tui_desk.tickets.ingest import to_row
+from tui_desk.tickets.workers import spawn_pool
 
 BATCH = 400
 IN_PROCESS_BELOW = 2000  # spawning workers costs ~1 s; below this, in-process is faster
@@ -40,10 +40,7 @@ def index_bodies(db: Database, *, on_progress: Callable[[int, int], None] | None
     done = 0
     pool: ProcessPoolExecutor | None = None
     if total >= IN_PROCESS_BELOW:
-        # "spawn", not fork: the app and `sync --watch` have threads (Textual, IDLE), and forking a
-        # threaded process can deadlock the child on a lock some other thread held.
-        pool = ProcessPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1),
-                                   mp_context=multiprocessing.get_context("spawn"))
+        pool = spawn_pool(workers or min(4, os.cpu_count() or 1))  # spawned, and they die with us
     try:
         while not (stop and stop()):
             with db.read() as conn:

@@ -9,9 +9,11 @@ only what is missing. The unique (folder, uid) index makes a duplicate impossibl
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading as _threads
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,12 +28,18 @@ from tui_desk.storage import sync_state as st
 from tui_desk.storage.db import Database
 from tui_desk.storage.messages import compress, index_messages
 from tui_desk.tickets import apply, threading
+from tui_desk.tickets.envelope_worker import EnvelopeWorker, Parsed
 from tui_desk.tickets.ingest import store
+
+log = logging.getLogger(__name__)
+_Downloaded = tuple[list[int], "list[Fetched | _Failed] | BaseException", "Future[list[Parsed]] | None"]
 
 BATCH_MESSAGES = 500
 BATCH_BYTES = 16 * 1024 * 1024
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 DEFER_BODIES_ABOVE = 200
+WORKER_ABOVE = 3000
+"""Starting the envelope worker costs ~0.5 s of the other core; below this it does not pay."""
 
 ProgressFn = Callable[[str, int, int], None]
 """(folder, done, total)"""
@@ -212,39 +220,47 @@ class FolderSync:
         wanted = [u for u in wanted if sizes[u] <= self.max_message_bytes]
         total, done = len(wanted), 0
         self._defer_bodies = total > DEFER_BODIES_ABOVE
-        results: queue.Queue[tuple[list[int], list[Fetched | _Failed] | BaseException]] = queue.Queue(maxsize=2)
-
+        results: queue.Queue[_Downloaded] = queue.Queue(maxsize=2)
+        # Big first syncs parse envelopes in a second process (tickets.envelope_worker).
+        helper = EnvelopeWorker() if total >= WORKER_ABOVE else None
 
         def produce() -> None:
             # Runs on its own thread: the next batch downloads while this one is parsed and stored.
-            for batch in self._batches(fetcher, wanted, sizes):
+            for n, batch in enumerate(self._batches(fetcher, wanted, sizes)):
                 try:
                     fetched = self._fetch_batch(fetcher, batch)
-                    # zlib releases the GIL: compressing here overlaps with storing on the main thread.
-                    for item in fetched:
-                        if isinstance(item, Fetched):
-                            item.compressed = compress(item.raw)
-                    results.put((batch, fetched))
+                    parsed = None
+                    if helper is not None and n > 0:  # the first batch is parsed here while the worker starts
+                        parsed = helper.submit([(f.uid, f.raw, f.internaldate) for f in fetched
+                                                if isinstance(f, Fetched)])  # fmt: skip
+                    else:
+                        # zlib releases the GIL: compressing here overlaps with storing on the main thread.
+                        for item in fetched:
+                            if isinstance(item, Fetched):
+                                item.compressed = compress(item.raw)
+                    results.put((batch, fetched, parsed))
                 except BaseException as exc:  # handed to the consumer, which re-raises
-                    results.put((batch, exc))
+                    results.put((batch, exc, None))
                     return
-            results.put(([], []))
+            results.put(([], [], None))
 
         worker = _threads.Thread(target=produce, name=f"fetch {self.name}", daemon=True)
         worker.start()
         try:
             while True:
-                batch, got = results.get()
+                batch, got, parsed = results.get()
                 if isinstance(got, BaseException):
                     raise got
                 if not batch:
                     break
-                self._store_batch(folder_id, batch, got)
+                self._store_batch(folder_id, batch, got, _worker_result(parsed))
                 done += len(batch)
                 if self.on_progress:
                     self.on_progress(self.name, done, total)
         finally:
             worker.join(timeout=60)
+            if helper is not None:
+                helper.close()
 
     def _fetch_batch(self, fetcher: FastFetcher, batch: list[int]) -> list[Fetched | _Failed]:
         """Fetch a batch; if the server refuses it, split it to find the one bad message."""
@@ -264,8 +280,10 @@ class FolderSync:
                 st.quarantine(conn, folder_id, uid, reason, heads.get(uid), sizes[uid])
                 self.report.quarantined.append((uid, reason))
 
-    def _store_batch(self, folder_id: int, batch: list[int], fetched: list[Fetched | _Failed]) -> None:
+    def _store_batch(self, folder_id: int, batch: list[int], fetched: list[Fetched | _Failed],
+                     ready: dict[int, Parsed] | None = None) -> None:  # fmt: skip
         got = {f.uid: f for f in fetched}
+        ready = ready or {}
         new_ids: list[int] = []
         # Big first syncs store envelopes now and parse bodies in a second pass (tickets.bodies).
         parse = parse_envelope if self._defer_bodies else parse_message
@@ -281,7 +299,11 @@ class FolderSync:
                     continue
                 if item is None:
                     continue  # expunged between listing and fetching
-                parsed = parse(item.raw, internaldate=item.internaldate)
+                done = ready.get(uid)
+                if done is not None:
+                    parsed, item.compressed = done[1], done[2]
+                else:
+                    parsed = parse(item.raw, internaldate=item.internaldate)
                 flags = " ".join(sorted(set(item.flags) - {"\\Recent"}))
                 row_id = store(conn, parsed, item.raw, compressed=item.compressed, index=False, flags=flags,
                                internaldate=item.internaldate,
@@ -305,6 +327,18 @@ def _remove(conn: Connection, folder_id: int, uids: set[int]) -> int:
     for pk in tickets:
         apply.refresh(conn, pk)
     return n
+
+
+def _worker_result(parsed: Future[list[Parsed]] | None) -> dict[int, Parsed]:
+    """The worker's records by UID; empty if it failed (the batch is then parsed here: a crashed
+    or killed helper process costs speed, never a message)."""
+    if parsed is None:
+        return {}
+    try:
+        return {p[0]: p for p in parsed.result()}
+    except Exception as exc:  # BrokenProcessPool, a pickling error...
+        log.warning("tui-desk sync: envelope worker failed (%s); parsing in-process", exc)
+        return {}
 
 
 @dataclass(slots=True)
