@@ -311,3 +311,26 @@ def test_a_failing_envelope_worker_costs_speed_not_mail(mailhost, mail_user, db,
     mailhost.dovecot.seed_maildir(mail_user.name, "INBOX", [SeedMessage(m.raw, m.date) for m in mails])
     assert _sync(db, account_for(mailhost, mail_user), mail_user.password).new == 220
     assert {r["message_id"] for r in _inbox_rows(db)} == {m.message_id for m in mails}
+
+
+def test_body_pass_with_workers_pages_ahead_and_misses_nothing(mailhost, mail_user, db, monkeypatch) -> None:
+    """Worker processes parse pages ahead of the one being written; every body lands once."""
+    from tui_desk.mail.parse import parse_message
+    from tui_desk.storage.messages import raw_bytes
+    from tui_desk.tickets import bodies
+
+    mails = list(generate(240, seed=6))
+    mailhost.dovecot.seed_maildir(mail_user.name, "INBOX", [SeedMessage(m.raw, m.date) for m in mails])
+    assert _sync(db, account_for(mailhost, mail_user), mail_user.password).new == 240
+    monkeypatch.setattr(bodies, "IN_PROCESS_BELOW", 1)
+    monkeypatch.setattr(bodies, "BATCH", 35)
+    monkeypatch.setattr(bodies, "CHUNK", 10)
+    seen: list[int] = []
+    assert bodies.index_bodies(db, workers=2, on_progress=lambda done, total: seen.append(done)) == 240
+    assert seen == sorted(seen) and seen[-1] == 240
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM messages WHERE body_parsed = 0").scalar_one() == 0
+        for row_id, text, snippet in conn.exec_driver_sql("SELECT id, text, snippet FROM messages").all():
+            full = parse_message(raw_bytes(conn, row_id) or b"")
+            assert (text, snippet) == (full.text, full.snippet)
+    assert bodies.index_bodies(db, workers=2) == 0, "nothing is parsed twice"

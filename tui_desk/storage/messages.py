@@ -247,17 +247,23 @@ def search_message_ids(conn: Connection, fts_query: str, limit: int = 100) -> li
     ]
 
 
-def pending_bodies(conn: Connection, limit: int) -> list[tuple[int, datetime | None, bytes]]:
+def pending_bodies(conn: Connection, limit: int, *, after: tuple[str, int] | None = None,
+                   ) -> tuple[list[tuple[int, datetime | None, bytes]], tuple[str, int] | None]:  # fmt: skip
     """(row id, INTERNALDATE, raw bytes) of messages stored headers-only, newest first (the
-    ones an agent is most likely to open)."""
+    ones an agent is most likely to open), and the key to pass as `after` for the next page:
+    paging by key, not by `body_parsed`, lets the caller have pages in flight before it stores them."""
+    where = "m.body_parsed = 0"
+    params: list[object] = []
+    if after is not None:
+        where += " AND (m.date < ? OR (m.date = ? AND m.id < ?))"
+        params += [after[0], after[0], after[1]]
     rows = cursor(conn).execute(
-        "SELECT m.id, m.internaldate, r.compression, r.data FROM messages m "
-        "JOIN message_raw r ON r.message_id = m.id WHERE m.body_parsed = 0 ORDER BY m.date DESC LIMIT ?",
-        (limit,),
+        "SELECT m.id, m.internaldate, r.compression, r.data, m.date FROM messages m "
+        f"JOIN message_raw r ON r.message_id = m.id WHERE {where} ORDER BY m.date DESC, m.id DESC LIMIT ?",
+        (*params, limit),
     ).fetchall()
-    return [
-        (r[0], from_db_time(r[1]), zlib.decompress(r[3]) if r[2] == "zlib" else bytes(r[3])) for r in rows
-    ]
+    items = [(r[0], from_db_time(r[1]), zlib.decompress(r[3]) if r[2] == "zlib" else bytes(r[3])) for r in rows]
+    return items, ((rows[-1][4], rows[-1][0]) if rows else None)
 
 
 def count_pending_bodies(conn: Connection) -> int:
