@@ -225,16 +225,7 @@ def parse_date(value: str, *, now: datetime | None = None) -> datetime | None:
             result = _fallback_date(text) or result
         except (TypeError, ValueError, OverflowError):
             result = None
-    if result is None:
-        return None
-    try:
-        result = _to_utc(result)
-    except (ValueError, OverflowError):
-        return None
-    current = now or datetime.now(UTC)
-    if result < MIN_PLAUSIBLE or result > current + timedelta(days=1):
-        return None
-    return result
+    return plausible_time(result, now=now)
 
 
 def plausible_time(value: datetime | None, *, now: datetime | None = None) -> datetime | None:
