@@ -1,6 +1,6 @@
 """SQLModel tables: the current shape of the schema.
 
-The *history* of the schema lives in `migrations.py` as frozen DDL; these classes are what the
+The *history* of the schema lives in `migrations/` as frozen DDL; these classes are what the
 code reads and writes today. `tests/test_storage.py` checks that a database built by the
 migrations has every column declared here, so the two cannot drift apart silently.
 """
@@ -34,6 +34,8 @@ class Folder(SQLModel, table=True):
     uidnext: int | None = None
     highestmodseq: int | None = None
     last_sync: datetime | None = None
+    compacted_at: datetime | None = None
+    """Events folder only: when this machine last compacted the team event log."""
 
 
 class Message(SQLModel, table=True):

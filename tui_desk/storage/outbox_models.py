@@ -1,6 +1,6 @@
 """SQLModel tables for replies: drafts, the outbox queue, templates, composing marks.
 
-The frozen DDL is migration 4 in `migrations.py`; these classes are the current shape, checked
+The frozen DDL is `migrations/v004_replies.py`; these classes are the current shape, checked
 against it by `tests/test_storage.py`. The code paths use raw SQL in `storage/outbox.py`,
 `storage/drafts.py` and `storage/templates.py`; these classes are for readers and tools.
 """

@@ -1,6 +1,6 @@
 """SQLModel tables for tickets, their workflow state, the audit trail and team events.
 
-The frozen DDL is migration 2 in `migrations.py`; these classes are the current shape, checked
+The frozen DDL is `migrations/v002_tickets.py`; these classes are the current shape, checked
 against it by `tests/test_storage.py`. The hot paths (threading, filters) use raw SQL in
 `storage/tickets.py` and `storage/ticket_search.py`; these classes are for readers and tools.
 """
