@@ -24,6 +24,9 @@ from tui_desk.storage.db import cursor, from_db_time, to_db_time
 from tui_desk.storage.tickets import rows_as_dicts
 
 FTS_PROBE = 3000
+INLINE_ROWIDS = 10_000
+"""At most this many matching rowids are inlined as parameters across one query; past that the
+words are checked through MATCH subqueries (hosts build SQLite with as few as 32,766 variables)."""
 SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "updated": ("updated_at",),
     "created": ("created_at",),
@@ -56,11 +59,13 @@ class TicketFilter:
 
 
 class _Sql:
-    """Parameters of the query being built, and whether a small candidate set drives it."""
+    """Parameters of the query being built, whether a small candidate set drives it, and whether
+    a condition already proved that nothing can match (then no SQL runs at all)."""
 
     def __init__(self) -> None:
         self.params: list[Any] = []
         self.driven = False
+        self.empty = False
 
 
 def _fts_rowids_small(conn: Connection, expr: str) -> list[int] | None:
@@ -72,10 +77,17 @@ def _fts_rowids_small(conn: Connection, expr: str) -> list[int] | None:
 
 
 def _fts_sql(conn: Connection, expr: str, negate: bool, q: _Sql) -> str:
+    """One full-text condition, or "" when it excludes nothing.
+
+    A word that matches no message never becomes a constant in the WHERE clause: SQLite folds
+    `t.hidden = 0 AND ... AND 0` into plain `0`, which removes the term the partial indexes
+    need, and an INDEXED BY hint then fails with "no query solution". The query is marked empty
+    instead (and a negated word that matches nothing is simply dropped)."""
     small = _fts_rowids_small(conn, expr)
-    if small is not None:
-        if not small:
-            return "1" if negate else "0"
+    if small is not None and not small:
+        q.empty = q.empty or not negate
+        return ""
+    if small is not None and len(q.params) + len(small) <= INLINE_ROWIDS:
         q.params.extend(small)
         q.driven = q.driven or not negate
         marks = ", ".join("?" for _ in small)
@@ -127,14 +139,26 @@ def _cond_sql(conn: Connection, c: Cond, q: _Sql) -> str:
         params.append(to_db_time(value))
         sql = f"t.updated_at {operator} ?"
     elif c.field == "text":
-        return " AND ".join(_fts_sql(conn, expr, c.negate, q) for expr in c.values)
+        return " AND ".join(filter(None, (_fts_sql(conn, expr, c.negate, q) for expr in c.values)))
     else:
         raise ValueError(f"unknown condition {c.field}/{c.op}")
     return f"NOT ({sql})" if c.negate else sql
 
 
 def _where(conn: Connection, f: TicketFilter, q: _Sql) -> str:
-    return " AND ".join(["t.hidden = 0"] + [_cond_sql(conn, c, q) for c in f.conds])
+    return " AND ".join(filter(None, ["t.hidden = 0"] + [_cond_sql(conn, c, q) for c in f.conds]))
+
+
+def _execute(conn: Connection, sql: str, hint: str, params: Sequence[Any]) -> sqlite3.Cursor:
+    """Run `sql` (with `{}` where the table's INDEXED BY goes) with the hint, or without it if
+    SQLite says it cannot honour it: the hint is about speed, never a reason to fail a list."""
+    cur = cursor(conn)
+    try:
+        return cur.execute(sql.format(hint), params)
+    except sqlite3.OperationalError as exc:  # "no query solution": let the planner choose
+        if not hint or "no query solution" not in str(exc):
+            raise
+        return cur.execute(sql.format(""), params)
 
 
 def _index_for(f: TicketFilter) -> str:
@@ -157,6 +181,8 @@ def page_rows(conn: Connection, f: TicketFilter, after: Sequence[Any] | None, li
     """One window of tickets; `after` is the sort key of the last row of the previous window."""
     q = _Sql()
     where = _where(conn, f, q)
+    if q.empty:
+        return []
     cols = [f"t.{c}" for c in SORT_COLUMNS[f.sort]] + ["t.id"]
     direction = "DESC" if f.descending else "ASC"
     if after is not None:
@@ -165,15 +191,8 @@ def page_rows(conn: Connection, f: TicketFilter, after: Sequence[Any] | None, li
         q.params.extend(after)
     order = ", ".join(f"{c} {direction}" for c in cols)
     hint = "" if q.driven else f" INDEXED BY {_index_for(f)}"
-    cur = cursor(conn)
     sql = f"SELECT {LIST_COLUMNS} FROM tickets t{{}} WHERE {where} ORDER BY {order} LIMIT ?"
-    try:
-        cur.execute(sql.format(hint), (*q.params, limit))
-    except sqlite3.OperationalError as exc:  # "no query solution": let the planner choose
-        if "no query solution" not in str(exc):
-            raise
-        cur.execute(sql.format(""), (*q.params, limit))
-    out = rows_as_dicts(cur)
+    out = rows_as_dicts(_execute(conn, sql, hint, (*q.params, limit)))
     tags = tags_for(conn, [r["id"] for r in out])
     for row in out:
         row["sort_key"] = [row[c.removeprefix("t.")] for c in cols]
@@ -189,10 +208,12 @@ def count_rows(conn: Connection, f: TicketFilter) -> int:
     """How many tickets match; status and assignee are answered from the index alone."""
     q = _Sql()
     where = _where(conn, f, q)
+    if q.empty:
+        return 0
     eq = {c.field for c in f.conds if c.op == "in" and not c.negate and c.field in ("status", "assignee")}
     hint = "" if q.driven or not eq else " INDEXED BY ix_tickets_" + ("assignee" if "assignee" in eq else "status")
-    sql = f"SELECT COUNT(*) FROM tickets t{hint} WHERE {where}"
-    return int(cursor(conn).execute(sql, q.params).fetchone()[0])
+    sql = f"SELECT COUNT(*) FROM tickets t{{}} WHERE {where}"
+    return int(_execute(conn, sql, hint, q.params).fetchone()[0])
 
 
 def tags_for(conn: Connection, pks: Sequence[int]) -> dict[int, list[str]]:

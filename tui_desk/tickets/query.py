@@ -5,10 +5,11 @@
     priority:>=high  priority:high,urgent  from:ana@example.si  from:@acme.com  is:unread
     before:2026-11-01  after:7d  "refund please"  račun  -spam  sort:updated|-created|priority
 
-Terms are ANDed; commas inside one term mean "any of"; a leading "-" negates. Free words and
-"quoted phrases" search the ticket's mail (subject, sender, text) through FTS5, each word on
-its own, case-insensitively in every script. Words are always passed to FTS5 as quoted
-strings, so AND, OR, NEAR(, *, " and - typed by a person are text, never FTS syntax.
+Terms are ANDed (at most `MAX_TERMS` of them); commas inside one term mean "any of"; a leading
+"-" negates. Free words and "quoted phrases" search the ticket's mail (subject, sender, text)
+through FTS5, each word on its own, case-insensitively in every script. Words are always
+passed to FTS5 as quoted strings, so AND, OR, NEAR(, *, " and - typed by a person are text,
+never FTS syntax.
 `from:` matches the requester (the customer the ticket is with). `before:`/`after:` compare the
 last-update time (UTC); a date means its midnight, `7d`/`2w`/`12h` mean that long ago.
 `sort:` keys sort newest/highest first; a "-" reverses (`sort:-created` = oldest first).
@@ -31,6 +32,10 @@ from tui_desk.storage.ticket_search import Cond, TicketFilter
 from tui_desk.tickets.model import PRIORITIES, STATUSES, InvalidChange, normalise_tag, valid_address
 
 KEYS = ("status", "priority", "assignee", "tag", "from", "is", "before", "after", "sort")
+MAX_TERMS = 64
+"""More terms than anyone types; the cap keeps the SQL under SQLite's expression-depth limit."""
+MAX_VALUES = 100
+"""Values in one term ("tag:a,b,c"): keeps a pasted list under SQLite's bound-parameter limit."""
 _KEY_RE = re.compile(r"([A-Za-z]+):")
 _RELATIVE = re.compile(r"^(\d{1,5})([hdwmy])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1), "m": timedelta(days=30),
@@ -63,12 +68,17 @@ class Token:
 
 
 def _tokens(text: str) -> list[Token]:
+    bad = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
+    if bad is not None:  # only reachable from Python (a lone surrogate cannot be encoded as UTF-8)
+        raise QueryError("not valid text (a lone surrogate code point)", bad, text[bad])
     out: list[Token] = []
     i, n = 0, len(text)
     while i < n:
         if text[i].isspace():
             i += 1
             continue
+        if len(out) == MAX_TERMS:
+            raise QueryError(f"too many terms (at most {MAX_TERMS})", i, text[i:].split(maxsplit=1)[0])
         start = i
         negate = text[i] == "-" and i + 1 < n and not text[i + 1].isspace()
         if text[i] == "-" and not negate:
@@ -102,9 +112,14 @@ def _tokens(text: str) -> list[Token]:
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def fts_string(word: str) -> str | None:
     """A user word or phrase as one FTS5 string literal ("" doubled), or None if it has no
-    searchable characters (FTS5 would see an empty phrase)."""
+    searchable characters (FTS5 would see an empty phrase). Control characters become spaces:
+    they never belong to a token, and FTS5 ends a string at a NUL ("unterminated string")."""
+    word = _CONTROL.sub(" ", word)
     if not any(ch.isalnum() for ch in word):
         return None
     return '"' + word.replace('"', '""') + '"'
@@ -113,7 +128,10 @@ def fts_string(word: str) -> str | None:
 def _date(tok: Token, now: datetime) -> datetime:
     rel = _RELATIVE.match(tok.value.lower())
     if rel:
-        return now - int(rel.group(1)) * _UNITS[rel.group(2)]
+        try:
+            return now - int(rel.group(1)) * _UNITS[rel.group(2)]
+        except OverflowError:
+            raise QueryError(f"{tok.value!r} reaches back before the year 1", tok.position, tok.text) from None
     try:
         day = datetime.strptime(tok.value, "%Y-%m-%d")
     except ValueError:
@@ -124,6 +142,8 @@ def _date(tok: Token, now: datetime) -> datetime:
 
 def _values(tok: Token, allowed: Sequence[str] | None = None) -> list[str]:
     values = [v.strip() for v in tok.value.split(",")]
+    if len(values) > MAX_VALUES:
+        raise QueryError(f"too many values in one term (at most {MAX_VALUES})", tok.position, tok.text)
     for v in values:
         if not v:
             raise QueryError(f"empty value in {tok.text!r}", tok.position, tok.text)
@@ -230,6 +250,8 @@ def page(conn: Connection, query: str | TicketFilter = "", *, after: str | None 
     """One window of tickets matching `query` (keyset pagination: stable under inserts)."""
     f = query if isinstance(query, TicketFilter) else parse(query, agent=agent, now=now)
     key = _decode_cursor(after) if after else None
+    if key is not None and len(key) != len(search.SORT_COLUMNS[f.sort]) + 1:  # a cursor from another sort
+        raise QueryError("bad page cursor", 0, after or "")
     rows = search.page_rows(conn, f, key, limit)
     public = [_public(r) for r in rows]
     next_cursor = _encode_cursor(rows[-1]["sort_key"]) if len(rows) == limit else None
