@@ -16,6 +16,7 @@ from ticketkit import AGENT, T0, Desk, days, mail
 from tui_desk.storage.db import cursor
 from tui_desk.tickets import events, ids, workflow
 from tui_desk.tickets.model import Event, Hlc
+from tui_desk.tickets.state import fold
 
 BOB = "bob@desk.example"
 REF = ids.ref_for("orig@stranka.si")
@@ -275,3 +276,64 @@ def test_compaction_keeps_state_and_history_and_a_new_machine_catches_up(tmp_pat
     assert _state(fresh, REF)["priority"] == "urgent" and _state(fresh, REF)["status"] == "open"
     old.close()
     fresh.close()
+
+
+def _compact_at(d: Desk, hlc: str, min_events: int = 1) -> list[Event]:
+    """Compact as if it were two days after the clock reading `hlc` (horizon one day)."""
+    when = T0.fromtimestamp(Hlc.parse(hlc).wall_ms / 1000 + 86400 * 2, tz=T0.tzinfo)
+    with d.db.write() as conn:
+        return events.compact(conn, older_than=timedelta(days=1), now=when, min_events=min_events)
+
+
+def test_what_a_snapshot_covers_is_not_snapshotted_again(tmp_path: Path) -> None:
+    """Merges and splits stay in the local log for ever; they must not make a new snapshot
+    (nor a snapshot that forgets the previous one) on every daily run."""
+    d = Desk(tmp_path)
+    d.add(mail(msgid="orig@stranka.si"))
+    d.add(mail(msgid="two@stranka.si", subject="Drugo", date=T0 + days(1)))
+    two = ids.ref_for("two@stranka.si")
+    with d.db.write() as conn:
+        events.apply_remote(conn, _conflicting())
+        workflow.merge(conn, two, REF, AGENT)
+    before = _state(d, REF)
+    last = max(e.hlc for e in _events_of(d))
+    first = _compact_at(d, last)
+    assert {e.ticket for e in first} == {REF, two}
+    assert _compact_at(d, last) == [] and _compact_at(d, last, min_events=2) == []
+    assert _state(d, REF) == before
+    d.close()
+
+
+def test_a_message_may_go_only_once_its_snapshot_is_on_the_server(tmp_path: Path) -> None:
+    d = Desk(tmp_path)
+    d.add(mail(msgid="orig@stranka.si"))
+    history = _conflicting()
+    with d.db.write() as conn:
+        events.apply_remote(conn, history)
+    (snap,) = _compact_at(d, max(e.hlc for e in history))
+    merge = Event(REF, "merge", "into", ids.ref_for("x@y"), history[0].hlc, AGENT, "m1")
+    with d.db.read() as conn:
+        assert events.compacted(conn, history) and not events.compacted(conn, history, on_server=True)
+    with d.db.write() as conn:
+        events.mark_pushed(conn, [snap.event_id])
+    with d.db.read() as conn:
+        assert events.compacted(conn, history, on_server=True)
+        assert not events.compacted(conn, [snap], on_server=True), "the snapshot in use stays"
+        assert not events.compacted(conn, [*history[:2], merge], on_server=True), "merges stay"
+        later = Event(REF, "status", "set", "open", _hlc(100, AGENT), AGENT, "later")
+        assert not events.compacted(conn, [later], on_server=True)
+    d.close()
+
+
+def test_the_fold_uses_the_snapshot_that_covers_most() -> None:
+    """Two snapshots from one clock reading: the one covering more wins, whatever the ids say,
+    because the events it covers may already be gone from the server."""
+    h = _hlc(50, AGENT)
+
+    def snap(upto_id: str, status: str, event_id: str) -> Event:
+        value = json.dumps({"upto": [h, upto_id], "fields": {"status": [status, h, AGENT]}})
+        return Event(REF, "snapshot", "snapshot", value, h, "system", event_id)
+
+    wide, narrow = snap("e9", "solved", "snap-aaa"), snap("e1", "pending", "snap-zzz")
+    for order in ([wide, narrow], [narrow, wide]):
+        assert fold(order).values["status"] == "solved"

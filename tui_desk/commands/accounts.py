@@ -41,5 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--since", help="for a first sync: only mail from this age or date (90d, 2026-01-01)")
     p.add_argument("--watch", action="store_true", help="keep syncing: push via IDLE, reconnect after drops")
     p.add_argument("--quarantine", action="store_true", help="list messages set aside by earlier syncs")
+    p.add_argument("--compact", action="store_true",
+                   help="compact the team event log on the server now (sync does it by itself once a day)")
     p.set_defaults(handler="sync_cmds:cmd_sync")
 

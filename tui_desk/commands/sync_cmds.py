@@ -17,6 +17,7 @@ from tui_desk.storage import sync_state
 from tui_desk.storage.db import Database
 from tui_desk.tickets.bodies import index_bodies
 from tui_desk.tickets.sync import AccountSync, SyncReport
+from tui_desk.tickets.team_compact import AUTOMATIC, CompactPolicy
 
 
 def _accounts(args: argparse.Namespace, paths: Paths) -> list[Account]:
@@ -48,10 +49,12 @@ def cmd_sync(args: argparse.Namespace, paths: Paths) -> int:
             return _show_quarantine(db)
         accounts = _accounts(args, paths)
         agent = load_config(paths.config_file).agent.email or None
+        compaction = CompactPolicy(force=True) if getattr(args, "compact", False) else AUTOMATIC
         syncers = []
         for account in accounts:
             since = parse_since(args.since if args.since is not None else account.sync_since)
-            syncers.append(AccountSync(db, account, get_password(account), since=since, agent=agent))
+            syncers.append(AccountSync(db, account, get_password(account), since=since, agent=agent,
+                                       compaction=compaction))  # fmt: skip
         if args.watch:
             return _watch(syncers)
         status = 0

@@ -171,6 +171,10 @@ class ImapSession:
     def uids_since(self, day: datetime) -> list[int]:
         return self.search(["SINCE", day.date()])
 
+    def uids_before(self, day: datetime) -> list[int]:
+        """UIDs whose INTERNALDATE (when the server received them) is before that day."""
+        return self.search(["BEFORE", day.date()])
+
     def changed_since(self, modseq: int) -> list[int]:
         """UIDs whose flags changed after `modseq` (RFC 7162 SEARCH MODSEQ): cost grows with the
         changes, not with the mailbox."""
@@ -209,13 +213,23 @@ class ImapSession:
     def append(self, folder: str, raw: bytes, flags: Iterable[str] = (), when: datetime | None = None) -> None:
         self._call(f"saving to {folder}", self.client.append, folder, raw, flags=tuple(flags), msg_time=when)
 
-    def expunge_uids(self, uids: Sequence[int]) -> None:
-        """Delete messages by UID (UIDPLUS) — used only for our own event log compaction."""
-        self.store_flags(uids, add=["\\Deleted"])
-        if "UIDPLUS" in self.capabilities:
-            self._call("expunging", self.client.uid_expunge, list(uids))
-        else:
-            self._call("expunging", self.client.expunge)
+    @property
+    def uidplus(self) -> bool:
+        return "UIDPLUS" in self.capabilities
+
+    def expunge_uids(self, uids: Sequence[int]) -> bool:
+        """Delete exactly these messages of the selected (read-write) folder: UID EXPUNGE
+        (UIDPLUS, RFC 4315). Used only for our own event log compaction.
+
+        Without UIDPLUS nothing is done and False is returned: a plain EXPUNGE would also remove
+        whatever another client had marked \\Deleted. UIDs that are already gone (another agent
+        deleted them first) are fine: STORE and UID EXPUNGE ignore them."""
+        if not self.uidplus:
+            return False
+        for chunk in _chunks(uids):
+            self.store_flags(chunk, add=["\\Deleted"])
+            self._call("expunging", self.client.uid_expunge, chunk)
+        return True
 
     # -- push ---------------------------------------------------------------------------------
     def idle_start(self) -> None:

@@ -96,6 +96,16 @@ def save_folder_state(
     )
 
 
+def compacted_at(conn: Connection, folder_id: int) -> datetime | None:
+    """When this machine last finished compacting this (events) folder, or None if never."""
+    row = cursor(conn).execute("SELECT compacted_at FROM folders WHERE id = ?", (folder_id,)).fetchone()
+    return from_db_time(row[0]) if row else None
+
+
+def set_compacted_at(conn: Connection, folder_id: int, at: datetime) -> None:
+    cursor(conn).execute("UPDATE folders SET compacted_at = ? WHERE id = ?", (to_db_time(at), folder_id))
+
+
 def local_uids(conn: Connection, folder_id: int, *, include_removed: bool = False) -> set[int]:
     """UIDs we hold for a folder: stored messages plus quarantined ones (known, set aside)."""
     cur = cursor(conn)

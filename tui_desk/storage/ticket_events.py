@@ -86,23 +86,49 @@ def merge_events(conn: Connection) -> list[EventTuple]:
     )]  # fmt: skip
 
 
-def delete_covered(conn: Connection, ref: str, up_to: tuple[str, str]) -> int:
-    """Drop a ref's events at or before (hlc, event_id) `up_to`, except snapshots and the
-    structural ones (a merge or split still has to move mail that arrives later)."""
+def delete_covered(conn: Connection, ref: str, up_to: tuple[str, str], keep_snapshot: str) -> int:
+    """Drop a ref's events at or before (hlc, event_id) `up_to`, except the structural ones (a
+    merge or split still has to move mail that arrives later), and every snapshot of the ref
+    but `keep_snapshot` (the caller knows it supersedes them; a snapshot's own hlc/event_id say
+    nothing about what it covers, so they are not compared here)."""
     cur = cursor(conn)
     cur.execute(
         "DELETE FROM events WHERE ticket = ? AND field NOT IN ('snapshot', 'split', 'merge') AND (hlc, event_id) <= (?, ?)",
         (ref, *up_to),
     )
     removed = cur.rowcount
-    cur.execute(
-        "DELETE FROM events WHERE ticket = ? AND field = 'snapshot' AND (hlc, event_id) < (?, ?)", (ref, *up_to)
-    )
+    cur.execute("DELETE FROM events WHERE ticket = ? AND field = 'snapshot' AND event_id != ?", (ref, keep_snapshot))
     return removed + cur.rowcount
 
 
-def refs_with_events(conn: Connection) -> list[str]:
-    return [r[0] for r in cursor(conn).execute("SELECT DISTINCT ticket FROM events ORDER BY ticket")]
+def refs_with_events(conn: Connection, *, before_hlc: str | None = None) -> list[str]:
+    """Refs that have events; with `before_hlc`, only refs with a non-snapshot event older than it
+    (what compaction looks at: the old part of the log, found through the hlc index)."""
+    if before_hlc is None:
+        return [r[0] for r in cursor(conn).execute("SELECT DISTINCT ticket FROM events ORDER BY ticket")]
+    return [r[0] for r in cursor(conn).execute(
+        "SELECT DISTINCT ticket FROM events WHERE hlc < ? AND field != 'snapshot' ORDER BY ticket", (before_hlc,)
+    )]  # fmt: skip
+
+
+def snapshots_for_refs(conn: Connection, refs: Iterable[str]) -> list[tuple[EventTuple, bool]]:
+    """Every snapshot event held for these refs, with whether it is in the Events folder."""
+    refs = sorted(set(refs))
+    out: list[tuple[EventTuple, bool]] = []
+    for start in range(0, len(refs), 500):
+        chunk = refs[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        out.extend(
+            (tuple(r[:7]), bool(r[7]))  # type: ignore[misc]
+            for r in cursor(conn).execute(
+                f"SELECT {_EVENT_COLS}, pushed FROM events WHERE field = 'snapshot' AND ticket IN ({marks})", chunk
+            )
+        )
+    return out
+
+
+def has_snapshots(conn: Connection) -> bool:
+    return cursor(conn).execute("SELECT 1 FROM events WHERE field = 'snapshot' LIMIT 1").fetchone() is not None
 
 
 # --- the folded state, materialised on the ticket ---------------------------------------------

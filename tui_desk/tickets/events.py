@@ -34,7 +34,7 @@ from sqlalchemy import Connection
 from tui_desk.storage import ticket_events as store
 from tui_desk.tickets import apply
 from tui_desk.tickets.model import Event, Hlc, check_event
-from tui_desk.tickets.state import fold, snapshot_upto
+from tui_desk.tickets.state import fold, snapshot_key, snapshot_upto
 
 log = logging.getLogger(__name__)
 
@@ -134,20 +134,41 @@ def apply_remote(conn: Connection, events: Iterable[Event]) -> list[Event]:
     return apply.record(conn, checked, pushed=True)
 
 
+def compaction_horizon(older_than: timedelta, now: datetime | None = None) -> str:
+    """The clock reading before which events count as old."""
+    return str(Hlc(int(((now or datetime.now(UTC)) - older_than).timestamp() * 1000), 0, ""))
+
+
+def compactable_refs(conn: Connection, *, older_than: timedelta = timedelta(days=30),
+                     now: datetime | None = None) -> list[str]:  # fmt: skip
+    """The refs `compact` would look at (so a caller can compact them a few at a time)."""
+    return store.refs_with_events(conn, before_hlc=compaction_horizon(older_than, now))
+
+
 def compact(conn: Connection, *, older_than: timedelta = timedelta(days=30), now: datetime | None = None,
-            min_events: int = 2) -> list[Event]:  # fmt: skip
+            min_events: int = 2, refs: Sequence[str] | None = None) -> list[Event]:  # fmt: skip
     """Summarise each ticket's events older than the horizon in a `snapshot` event, and drop
     the summarised ones locally. The snapshots are pending (to be pushed); afterwards every
     event message whose events are all `compacted` may be deleted from the folder.
 
+    Only events the ref's current snapshot does not already cover count (merges and splits are
+    kept locally for ever, and must not make a new snapshot every day); what a snapshot from
+    another machine covers is dropped here too. `refs` limits the work to those tickets. The snapshot is a pure
+    function of the events it covers, so two machines that know the same events make the same
+    snapshot, with the same event_id, and pushing both applies once.
+
     Events that reach a machine after a snapshot covering their time are ignored everywhere,
     which is why the horizon is long: every agent has long seen events that old."""
-    horizon = str(Hlc(int(((now or datetime.now(UTC)) - older_than).timestamp() * 1000), 0, ""))
+    horizon = compaction_horizon(older_than, now)
     made: list[Event] = []
-    for ref in store.refs_with_events(conn):
+    for ref in store.refs_with_events(conn, before_hlc=horizon) if refs is None else refs:
         events = [apply.as_event(t) for t in store.events_for_refs(conn, [ref])]
-        old = [e for e in events if e.hlc < horizon and e.field != "snapshot"]
+        latest = max((e for e in events if e.field == "snapshot"), key=snapshot_key, default=None)
+        done = snapshot_upto(latest) if latest else ("", "")
+        old = [e for e in events if e.hlc < horizon and e.field != "snapshot" and e.order > done]
         if len(old) < min_events:
+            if latest:  # perhaps from another machine: what it covers is never folded again
+                store.delete_covered(conn, ref, done, latest.event_id)
             continue
         upto = max(e.order for e in old)
         covered = [e for e in events if e.order <= upto or (e.field == "snapshot" and snapshot_upto(e) <= upto)]
@@ -155,16 +176,30 @@ def compact(conn: Connection, *, older_than: timedelta = timedelta(days=30), now
         digest = hashlib.sha256(f"{ref}\0{value}".encode()).hexdigest()[:32]
         snap = Event(ref, "snapshot", "snapshot", value, upto[0], "system", f"snap-{digest}")
         made.extend(apply.record(conn, [snap], pushed=False))
-        store.delete_covered(conn, ref, upto)
+        store.delete_covered(conn, ref, upto, snap.event_id)
     return made
 
 
-def compacted(conn: Connection, events: Iterable[Event]) -> bool:
-    """True when every event is summarised by a snapshot held here (so its message may go)."""
-    snaps: dict[str, tuple[str, str]] = {}
-    for ref in {e.ticket for e in events}:
-        for t in store.events_for_refs(conn, [ref]):
-            e = apply.as_event(t)
-            if e.field == "snapshot":
-                snaps[ref] = max(snaps.get(ref, ("", "")), snapshot_upto(e))
-    return all(e.field not in ("merge", "split") and e.order <= snaps.get(e.ticket, ("", "")) for e in events)
+def compacted(conn: Connection, events: Iterable[Event], *, on_server: bool = False) -> bool:
+    """True when the fold will never look at any of these events again, so their message may go.
+
+    That holds for an event at or before the newest snapshot of its ref held here, and for an
+    older snapshot of a ref that has a newer one; never for a merge or split (they still move
+    mail that arrives later). With `on_server`, only snapshots already in the Events folder
+    count: a message may be deleted only once what replaces it is there for every machine."""
+    events = list(events)
+    best: dict[str, Event] = {}
+    for t, pushed in store.snapshots_for_refs(conn, {e.ticket for e in events}):
+        snap = apply.as_event(t)
+        if (pushed or not on_server) and (snap.ticket not in best or snapshot_key(snap) > snapshot_key(best[snap.ticket])):
+            best[snap.ticket] = snap
+    for e in events:
+        snap = best.get(e.ticket)
+        if snap is None or e.field in ("merge", "split"):
+            return False
+        if e.field == "snapshot":
+            if snapshot_key(e) >= snapshot_key(snap):
+                return False
+        elif e.order > snapshot_upto(snap):
+            return False
+    return True

@@ -182,8 +182,11 @@ def _check_snapshot(data: dict[str, Any]) -> None:
     ok = ok and all(texts(n, 4) for n in data.get("notes", []))
     ok = ok and all(isinstance(a, list) and len(a) == 6 and texts(a[:5], 5) for a in data.get("audit", []))
     ok = ok and texts(data.get("upto"), 2)
+    ok = ok and all(data.get(k) is None or isinstance(data[k], str) for k in ("solved", "last"))
     if not ok:
         raise InvalidChange("malformed snapshot")
+    if data.get("last"):
+        Hlc.parse(data["last"])
     for name, (value, hlc, _agent) in fields.items():
         check_value(name, "set", value)
         Hlc.parse(hlc)

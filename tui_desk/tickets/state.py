@@ -72,6 +72,7 @@ class TicketState:
                 "notes": [[n.event_id, n.hlc, n.agent, n.body] for n in self.notes.values()],
                 "audit": [[a.hlc, a.agent, a.field, a.old, a.new, a.event_id] for a in self.audit],
                 "solved": self.solved_hlc,
+                "last": self.last_hlc,
             },
             ensure_ascii=False,
             sort_keys=True,
@@ -82,6 +83,16 @@ def snapshot_upto(snap: Event) -> tuple[str, str]:
     """The (hlc, event_id) of the last event a snapshot covers."""
     upto = json.loads(snap.value).get("upto") or [snap.hlc, snap.event_id]
     return (str(upto[0]), str(upto[1]))
+
+
+def snapshot_key(snap: Event) -> tuple[tuple[str, str], str]:
+    """Which of a ref's snapshots the fold uses: the one covering the most, then the highest id.
+
+    Ordered by coverage (not by the snapshot's own HLC) so that "a later snapshot" always means
+    "covers at least as much": two snapshots made from the same clock reading can then never
+    let the fold fall back to one that lacks events the other summarised (and which were
+    deleted from the server on its strength)."""
+    return (snapshot_upto(snap), snap.event_id)
 
 
 def _expand_snapshot(snap: Event, state: TicketState) -> list[tuple[tuple[str, str], str, Event | None]]:
@@ -101,6 +112,8 @@ def _expand_snapshot(snap: Event, state: TicketState) -> list[tuple[tuple[str, s
         state.audit.append(AuditLine(hlc, agent, name, old, new, event_id))
     if data.get("solved"):
         state.solved_hlc = max(state.solved_hlc or "", data["solved"])
+    if data.get("last"):  # the newest event folded in, even one that changed nothing visible
+        state.last_hlc = max(state.last_hlc or "", data["last"])
     return out
 
 
@@ -109,7 +122,9 @@ def fold(events: Iterable[Event]) -> TicketState:
     events = list({e.event_id: e for e in events}.values())
     latest_snap: dict[str, Event] = {}
     for e in events:
-        if e.field == "snapshot" and (e.ticket not in latest_snap or e.order > latest_snap[e.ticket].order):
+        if e.field == "snapshot" and (
+            e.ticket not in latest_snap or snapshot_key(e) > snapshot_key(latest_snap[e.ticket])
+        ):
             latest_snap[e.ticket] = e
     state = TicketState()
     timeline: list[tuple[tuple[str, str], str, Event | None]] = []

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from tui_desk.config import Account
@@ -25,6 +25,7 @@ from tui_desk.tickets.bodies import index_bodies
 from tui_desk.tickets.desk import agent_identity
 from tui_desk.tickets.keywords import queue_status_keywords
 from tui_desk.tickets.sync_folder import FolderReport, FolderSync, ProgressFn, StoredFn
+from tui_desk.tickets.team_compact import AUTOMATIC, CompactPolicy
 from tui_desk.tickets.team_sync import TeamReport, TeamSync
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ class SyncReport:
             parts.append(f"{removed} removed on the server")
         if held:
             parts.append(f"{held} set aside (see `tui-desk sync --quarantine`)")
+        compaction = self.team.compaction if self.team else None
+        if compaction and (compaction.snapshots or compaction.deleted or compaction.skipped):
+            text = f"event log compacted ({compaction.snapshots} snapshots, {compaction.deleted} messages deleted"
+            parts.append(text + (f"; {compaction.skipped})" if compaction.skipped else ")"))
         return f"{self.account}: {', '.join(parts)} in {self.seconds:.1f} s"
 
 
@@ -83,6 +88,7 @@ class AccountSync:
         extra_folders: tuple[str, ...] = (),
         agent: str | None = None,
         team: bool = True,
+        compaction: CompactPolicy | None = AUTOMATIC,
     ) -> None:
         self.db = db
         self.account = account
@@ -94,6 +100,8 @@ class AccountSync:
         self.agent = agent_identity(agent)
         self.team = team
         """Share ticket state through the mailbox's TuiDesk/Events folder."""
+        self.compaction = compaction
+        """When to compact that folder on the server (None: never from this machine)."""
         self.session: ImapSession | None = None
         self._fetcher: FastFetcher | None = None
         with db.write() as conn:
@@ -159,7 +167,10 @@ class AccountSync:
             )  # fmt: skip
             report.folders.append(folder.run())
         if self.team:
-            report.team = TeamSync(self.db, session, self._fetcher_factory, self.account_id, self.agent).run()
+            report.team = TeamSync(self.db, session, self._fetcher_factory, self.account_id, self.agent,
+                                   self.compaction).run()  # fmt: skip
+            if self.compaction is not None and self.compaction.force and report.team.compaction is not None:
+                self.compaction = replace(self.compaction, force=False)  # forced once, then daily
 
     # -- push ---------------------------------------------------------------------------------
     def watch(

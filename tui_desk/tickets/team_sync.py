@@ -7,7 +7,8 @@ UIDNEXT bookkeeping as any folder and applied. Applying is idempotent and order-
 (see `events`), so crash safety is simple: an event batch is marked pushed only after the
 APPEND succeeded (a crash in between appends it twice, which applies once), and the folder's
 UIDNEXT advances only after what it covers is applied. Changes made offline wait in the table
-and go out on the next successful sync.
+and go out on the next successful sync. Once a day, after the pull, the old part of the log is
+compacted on the server too (see `team_compact`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from tui_desk.mail.imap import ImapSession
 from tui_desk.storage import sync_state as st
 from tui_desk.storage.db import Database
 from tui_desk.tickets import events
+from tui_desk.tickets.team_compact import AUTOMATIC, CompactPolicy, CompactReport, EventLogCompactor
 
 EVENTS_PARENT = "TuiDesk"
 EVENTS_LEAF = "Events"
 FETCH_BATCH = 200
+MAX_MESSAGE_BYTES = 1_000_000
+"""An event message is split below this (snapshots carry a ticket's whole audit trail)."""
 
 
 @dataclass(slots=True)
@@ -31,16 +35,20 @@ class TeamReport:
     pushed: int = 0
     received: int = 0
     applied: int = 0
+    compaction: CompactReport | None = None
+    """Set when this run compacted the event log."""
 
 
 class TeamSync:
     def __init__(self, db: Database, session: ImapSession, fetcher_factory: Callable[[], FastFetcher],
-                 account_id: int, agent: str) -> None:  # fmt: skip
+                 account_id: int, agent: str, compaction: CompactPolicy | None = AUTOMATIC) -> None:  # fmt: skip
         self.db = db
         self.session = session
         self.fetcher_factory = fetcher_factory
         self.account_id = account_id
         self.agent = agent
+        self.compaction = compaction
+        """None: never compact the server's event log from this machine."""
         self.folder = EVENTS_PARENT + session.delimiter() + EVENTS_LEAF
 
     def run(self) -> TeamReport:
@@ -48,7 +56,23 @@ class TeamSync:
         self.session.ensure_folder(self.folder)
         self._push(report)
         self._pull(report)
+        if self.compaction is not None:
+            compactor = self.compactor(self.compaction)
+            if compactor.due():
+                self.compact(compactor, report)
         return report
+
+    def compactor(self, policy: CompactPolicy) -> EventLogCompactor:
+        return EventLogCompactor(self.db, self.session, self.fetcher_factory, self.account_id, self.folder, policy)
+
+    def compact(self, compactor: EventLogCompactor, report: TeamReport) -> None:
+        """Snapshots made, pushed, and only then the messages they replace deleted (the order
+        is the crash safety; see `team_compact`)."""
+        compactor.make_snapshots()
+        self._push(report)
+        compactor.delete_covered_messages()
+        compactor.finish()
+        report.compaction = compactor.report
 
     def _push(self, report: TeamReport) -> None:
         while True:
@@ -56,7 +80,11 @@ class TeamSync:
                 batch = events.pending(conn)
             if not batch:
                 return
-            self.session.append(self.folder, events.encode(batch, sender=self.agent), flags=["\\Seen"])
+            raw = events.encode(batch, sender=self.agent)
+            while len(raw) > MAX_MESSAGE_BYTES and len(batch) > 1:
+                batch = batch[: len(batch) // 2]
+                raw = events.encode(batch, sender=self.agent)
+            self.session.append(self.folder, raw, flags=["\\Seen"])
             with self.db.write() as conn:
                 events.mark_pushed(conn, [e.event_id for e in batch])
             report.pushed += len(batch)
