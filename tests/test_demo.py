@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -115,7 +116,9 @@ def test_prepared_desk_has_every_status_tag_and_language(db: Database) -> None:
         for who in (AGENT_EMAIL, *COLLEAGUES):
             assert query.count(conn, f"assignee:{who}") > 0, who
         assert query.count(conn, "priority:urgent") > 0 and query.count(conn, "priority:low") > 0
-        subjects = [r["subject"] for r in query.page(conn, "", limit=1000).rows]
+        page = query.page(conn, "", limit=1000).rows
+        subjects = [r["subject"] for r in page]
+        updated = [datetime.fromisoformat(r["updated"]) for r in page]
         attachments = conn.exec_driver_sql("SELECT COUNT(*) FROM attachments").scalar_one()
     assert attachments > 0
     assert any(s.startswith("Račun št.") for s in subjects)  # Slovenian (also sent as windows-1250)
@@ -123,6 +126,9 @@ def test_prepared_desk_has_every_status_tag_and_language(db: Database) -> None:
     assert any("Возврат денег" in s or "Не могу войти" in s for s in subjects)  # Russian (KOI8-R too)
     assert any("Refund for order" in s for s in subjects)
     assert not any("\ufffd" in s or "=?" in s for s in subjects)  # every subject decoded
+    # The agents' history is dated after the mail, not at preparation time: "updated" varies.
+    assert len({u.replace(second=0, microsecond=0) for u in updated}) > len(updated) // 2
+    assert max(updated) <= datetime.now(UTC)
 
 
 def test_prepared_desk_has_notes_in_four_languages_and_views_with_counts(db: Database) -> None:

@@ -210,3 +210,18 @@ def test_an_agent_address_is_ours_everywhere(desk: Desk, ticket: str) -> None:
     assert t["messages"][-1]["ours"] and t["requester"]["address"] == "marko@stranka.si"
     with desk.db.read() as conn:
         assert cursor(conn).execute("SELECT COUNT(*) FROM agents").fetchone()[0] == 2
+
+
+def test_changes_recorded_in_the_past_carry_their_time_and_later_ones_still_win(desk: Desk, ticket: str) -> None:
+    """`at` (the demo's history, an import from another desk) dates the change; a change made
+    now is still later on the clock, so it wins over the recorded past."""
+    past = T0 + days(1)
+    with desk.db.write() as conn:
+        workflow.change(conn, ticket, BOB, [Change("status", "set", "pending"), Change("tag", "add", "vip")], at=past)
+    t = desk.detail(ticket)
+    assert (t["status"], t["tags"], t["updated"]) == ("pending", ["vip"], past.isoformat())
+    assert [a["at"][:19] for a in t["audit"]] == [past.isoformat()[:19]] * 2
+    with desk.db.write() as conn:
+        workflow.set_status(conn, ticket, "solved", AGENT)
+        workflow.change(conn, ticket, BOB, [Change("status", "set", "open")], at=past + days(1))
+    assert desk.detail(ticket)["status"] == "solved", "a recorded past never overrides a change made now"

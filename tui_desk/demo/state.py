@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tui_desk.demo.spam import SPAM_DOMAINS
@@ -127,6 +128,15 @@ def _plan(rng: random.Random, ticket: dict[str, Any], age: float, lang: str) -> 
     return actor, changes
 
 
+def _when(rng: random.Random, ticket: dict[str, Any], now: datetime) -> datetime:
+    """When the demo's agents acted on a ticket: a while after its last mail, never in the future,
+    so the list's "updated" column and the audit trail read like a real desk's history."""
+    last = datetime.fromisoformat(ticket["updated"]) if ticket.get("updated") else now
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return min(now - timedelta(minutes=1), last + timedelta(minutes=rng.randint(4, 300)))
+
+
 def _all_tickets(db: Database) -> list[dict[str, Any]]:
     """Every ticket as `query.page` shows it, oldest first."""
     rows: list[dict[str, Any]] = []
@@ -144,6 +154,7 @@ def apply_demo_state(db: Database, languages: Mapping[str, str], *, seed: int = 
     """Give every ticket a plausible state. `languages` maps a customer's address to the language
     they write in (notes are written in it). Returns what was done."""
     rng = random.Random(seed)
+    now = datetime.now(UTC)
     tickets = _all_tickets(db)
     report = StateReport(tickets=len(tickets))
     with db.write() as conn:
@@ -152,7 +163,7 @@ def apply_demo_state(db: Database, languages: Mapping[str, str], *, seed: int = 
             address = str((ticket["requester"] or {}).get("address", "")).lower()
             actor, changes = _plan(rng, ticket, age, languages.get(address, "en"))
             if changes:
-                workflow.change(conn, str(ticket["id"]), actor, changes)
+                workflow.change(conn, str(ticket["id"]), actor, changes, at=_when(rng, ticket, now))
                 report.changed += 1
                 report.notes += sum(c.field == "note" for c in changes)
             if any(c.field == "status" for c in changes):

@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -70,8 +71,13 @@ def _event(conn: Connection, ref: str, change: Change, agent: str) -> Event:
     return Event(ref, change.field, change.op, change.value, apply.next_hlc(conn, agent), agent, uuid.uuid4().hex)
 
 
-def change(conn: Connection, ticket: str | int, agent: str, changes: Sequence[Change]) -> list[Event]:
-    """Apply state changes (validated first, all or nothing) as `agent`; returns the events."""
+def change(conn: Connection, ticket: str | int, agent: str, changes: Sequence[Change], *,
+           at: datetime | None = None) -> list[Event]:  # fmt: skip
+    """Apply state changes (validated first, all or nothing) as `agent`; returns the events.
+
+    `at` records changes made in the past (the demo's history, state brought over from another
+    help desk): the clock readings take that wall time instead of the next reading of this
+    machine's clock, so the ticket's "updated" and its audit trail show when it happened."""
     agent = agent.lower()
     pk = ticket if isinstance(ticket, int) else resolve(conn, ticket)
     ref = ref_of(conn, rows.survivor(conn, pk))
@@ -92,7 +98,10 @@ def change(conn: Connection, ticket: str | int, agent: str, changes: Sequence[Ch
     events: list[Event] = []
     last = None
     for c in checked:  # one clock reading each, in order, then a single fold
-        last = apply.next_hlc(conn, agent) if last is None else str(Hlc.tick(last, agent))
+        if last is None:
+            last = str(Hlc.tick(None, agent, int(at.timestamp() * 1000))) if at else apply.next_hlc(conn, agent)
+        else:
+            last = str(Hlc.tick(last, agent, int(at.timestamp() * 1000) if at else None))
         events.append(Event(ref, c.field, c.op, c.value, last, agent, uuid.uuid4().hex))
     apply.record(conn, events, pushed=False)
     return events
