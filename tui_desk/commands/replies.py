@@ -9,7 +9,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("reply", help="reply to a ticket (queued in the outbox, then sent)")
     p.add_argument("ticket", help="ticket id, any case, or a unique prefix")
-    p.add_argument("--account", help="send from this account (default: the first one)")
+    p.add_argument("--account", help="send from this account (default: the one the ticket's mail came in on)")
     p.add_argument("--template", help="start from this template (placeholders must all be filled)")
     p.add_argument("--body-file", help="the reply text from a file, or - for standard input")
     p.add_argument("--all", action="store_true", help="reply to everyone on the customer's last mail")

@@ -41,6 +41,8 @@ def cmd_reply(args: argparse.Namespace, paths: Paths) -> int:
     db = Database.in_dir(paths.data_dir)
     try:
         try:
+            if not args.account:  # the account the ticket's mail came in on
+                account = composer.reply_account(db, config, args.ticket)
             draft = composer.open_reply(db, config, account, args.ticket, "reply_all" if args.all else "reply",
                                         agent=args.agent)  # fmt: skip
         except TicketNotFound as exc:

@@ -81,8 +81,13 @@ def delete(conn: Connection, draft_id: int) -> bool:
 
 _MSG = (
     "id, message_id, message_id_synthetic, in_reply_to, refs, subject, from_name, from_addr, to_addrs, "
-    "cc_addrs, reply_to, date, text, auto_submitted, ours, ticket_id"
+    "cc_addrs, reply_to, date, text, auto_submitted, ours, ticket_id, account_id"
 )
+
+
+def account_names(conn: Connection) -> dict[int, str]:
+    """Account row id -> account name (the name in the settings file)."""
+    return {int(r[0]): str(r[1]) for r in cursor(conn).execute("SELECT id, name FROM accounts")}
 
 
 def _message(row: Any) -> dict[str, Any]:

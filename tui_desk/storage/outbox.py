@@ -160,3 +160,18 @@ def composing(conn: Connection, ticket_ref: str, fresh_after: datetime) -> list[
             (ticket_ref, to_db_time(fresh_after)),
         )
     ]
+
+
+def composing_on(conn: Connection, refs: list[str], fresh_after: datetime) -> list[tuple[str, str, datetime]]:
+    """(ticket_ref, agent, since) of the fresh composing marks on any of `refs` (a list window)."""
+    if not refs:
+        return []
+    marks = ", ".join("?" for _ in refs)
+    return [
+        (r[0], r[1], from_db_time(r[2]))  # type: ignore[misc]
+        for r in cursor(conn).execute(
+            f"SELECT ticket_ref, agent, since FROM composing WHERE ticket_ref IN ({marks}) AND seen_at >= ? "
+            "ORDER BY since",
+            (*refs, to_db_time(fresh_after)),
+        )
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
@@ -21,11 +21,9 @@ from tui_desk.storage import outbox as store
 from tui_desk.storage import tickets as rows
 from tui_desk.storage.db import Database
 from tui_desk.tickets import threading, workflow
+from tui_desk.tickets.composing import COMPOSING_FRESH
 from tui_desk.tickets.ids import tags_in_subject
 from tui_desk.tickets.sync import AccountSync, SyncReport
-
-COMPOSING_FRESH = timedelta(minutes=30)
-"""A composing mark not refreshed for this long is a composer left open and forgotten."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,5 +122,5 @@ def check_collisions(db: Database, ticket_ref: str, since: datetime, agent: str,
     return sorted(unique.values(), key=lambda c: (c.at or since, c.kind))
 
 
-__all__ = ["Collision", "check_collisions", "composing_marks", "done_composing", "note_composing",
+__all__ = ["COMPOSING_FRESH", "Collision", "check_collisions", "composing_marks", "done_composing", "note_composing",
            "sync_ticket_folders"]  # fmt: skip

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tui_desk.config import Account, Config
+from tui_desk.config import Account, Config, ConfigError
 from tui_desk.mail.compose import check_address, domain_of, new_message_id, quote
 from tui_desk.storage import drafts as store
 from tui_desk.storage import outbox as outbox_store
@@ -150,6 +150,31 @@ def _reply_fields(conn: Connection, pk: int, mode: str, ours: set[str]) -> dict[
         if not last["ours"] and last["text"].strip():
             out["quoted"] = quote(last["text"], _attribution(last))
     return out
+
+
+def reply_account(db: Database, config: Config, ticket: str | int) -> Account:
+    """The account a reply to `ticket` goes out through: the one the customer's mail came in on
+    (their latest message fetched by a configured account), else the account of any of the
+    ticket's messages (our replies in its Sent folder), else, for imported mail that no
+    account fetched, the account whose address the customer wrote to; the first account last."""
+    if not config.accounts:
+        raise ConfigError("no mail account is set up yet")
+    with db.read() as conn:
+        pk = rows.survivor(conn, ticket if isinstance(ticket, int) else workflow.resolve(conn, ticket))
+        messages = _ticket_messages(conn, pk)
+        names = store.account_names(conn)
+    configured = {a.name: a for a in config.accounts}
+    customer = [m for m in messages if not m["ours"] and not m["auto_submitted"]]
+    for m in [*reversed(customer), *reversed(messages)]:
+        name = names.get(m["account_id"]) if m["account_id"] is not None else None
+        if name in configured:
+            return configured[name]
+    by_address = {a.email.lower(): a for a in config.accounts if a.email}
+    for m in reversed(customer):
+        for _name, addr in [*m["to_addrs"], *m["cc_addrs"]]:
+            if addr.lower() in by_address:
+                return by_address[addr.lower()]
+    return config.accounts[0]
 
 
 def open_reply(db: Database, config: Config, account: Account, ticket: str | int, mode: str = "reply",

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tui_desk.storage import thread_sql
+from tui_desk.storage import saved_views, thread_sql
 from tui_desk.storage import ticket_search as search
 from tui_desk.storage import tickets as rows
 from tui_desk.storage.db import Database
@@ -111,20 +111,55 @@ def views(conn: Connection) -> list[dict[str, Any]]:
     return search.list_views(conn)
 
 
+def find_view(conn: Connection, name: str) -> dict[str, Any] | None:
+    """The saved view called `name` (any case), or None."""
+    wanted = name.strip().casefold()
+    return next((v for v in search.list_views(conn) if v["name"].casefold() == wanted), None)
+
+
 def save_view(conn: Connection, name: str, text: str) -> None:
-    """Save (or replace) a named query; a malformed query raises `query.QueryError` first."""
+    """Save (or replace) a named query; a malformed query raises `query.QueryError` first.
+    A built-in view keeps its filter: saving under its name is refused."""
     if not name.strip():
         raise ValueError("a view needs a name")
     query.parse(text)
-    search.upsert_view(conn, name.strip(), text)
+    found = find_view(conn, name)
+    if found is not None and found["builtin"]:
+        raise ValueError(f"{found['name']} is a built-in view; choose another name")
+    search.upsert_view(conn, found["name"] if found else name.strip(), text)
 
 
 def delete_view(conn: Connection, name: str) -> bool:
-    return search.remove_view(conn, name)
+    """Delete a view the team saved; False if there is none by that name. The built-in views
+    (New, My open, ...) are the desk's shared vocabulary and are never deleted: ValueError."""
+    found = find_view(conn, name)
+    if found is None:
+        return False
+    if found["builtin"]:
+        raise ValueError(f"{found['name']} is a built-in view and cannot be deleted")
+    return search.remove_view(conn, found["name"])
+
+
+def rename_view(conn: Connection, old: str, new: str) -> str:
+    """Rename a saved view, keeping its place; returns the new name. LookupError when there is
+    no such view, ValueError for a built-in view or a name another view has."""
+    found = find_view(conn, old)
+    if found is None:
+        raise LookupError(f"no saved view named {old!r}")
+    if found["builtin"]:
+        raise ValueError(f"{found['name']} is a built-in view and cannot be renamed")
+    name = new.strip()
+    if not name:
+        raise ValueError("a view needs a name")
+    other = find_view(conn, name)
+    if other is not None and other["name"] != found["name"]:
+        raise ValueError(f"there is a view named {other['name']} already")
+    saved_views.rename_view(conn, found["name"], name)
+    return name
 
 
 def view_query(conn: Connection, name: str) -> str:
-    for v in search.list_views(conn):
-        if v["name"].casefold() == name.strip().casefold():
-            return str(v["query"])
-    raise LookupError(f"no saved view named {name!r}")
+    found = find_view(conn, name)
+    if found is None:
+        raise LookupError(f"no saved view named {name!r}")
+    return str(found["query"])

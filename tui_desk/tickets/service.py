@@ -13,7 +13,7 @@ Account, sync and connection tests are in `service_account`; replies in `service
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from tui_desk.storage import ticket_window as window_rows
 from tui_desk.storage import tickets as rows
 from tui_desk.storage.db import Database
 from tui_desk.tickets import desk, query, workflow
+from tui_desk.tickets.composing import marks_on
 from tui_desk.tickets.model import PRIORITIES, InvalidChange
 from tui_desk.tickets.query import QueryError
 from tui_desk.tickets.service_account import AccountsMixin
@@ -145,6 +146,13 @@ class DeskService(AccountsMixin, ComposeMixin):
             by_ref = {r.ref: r for r in self._rows_by_ref(conn, refs)}
         return ListPage([by_ref[r] for r in refs if r in by_ref], found.next_cursor)
 
+    def tickets(self, refs: list[str]) -> list[TicketRow]:
+        """The list rows of these tickets, in the order asked (ids as people type them: any case,
+        a unique prefix, an id merged away); raises TicketNotFound for one that matches nothing."""
+        with self.db.read() as conn:
+            found = [workflow.ref_of(conn, workflow.resolve(conn, r)) for r in refs]
+            return self._rows_by_ref(conn, found)
+
     def _rows_by_ref(self, conn: Any, refs: list[str]) -> list[TicketRow]:
         out = []
         for ref in refs:
@@ -166,7 +174,19 @@ class DeskService(AccountsMixin, ComposeMixin):
                 key = window_rows.key_at(conn, f, offset - 1)
                 if key is None:
                     return []
-            return [_row(r) for r in search.page_rows(conn, f, key, limit)]
+            found = [_row(r) for r in search.page_rows(conn, f, key, limit)]
+            marks = marks_on(conn, [r.ref for r in found], self.agent)
+        if not marks:
+            return found
+        return [replace(r, composing=tuple(a for a, _t in marks[r.ref])) if r.ref in marks else r for r in found]
+
+    def composing(self, ref: str) -> tuple[tuple[str, datetime], ...]:
+        """(agent, since) of colleagues writing a reply to ticket `ref` now (one small read: the
+        ticket screen asks again whenever the team sync may have brought news)."""
+        with self.db.read() as conn:
+            refs = [r for _pk, r in rows.family(conn, workflow.resolve(conn, ref))]
+            marks = marks_on(conn, refs, self.agent)
+        return tuple(sorted((m for found in marks.values() for m in found), key=lambda m: m[1]))
 
     def count(self, text: str = "") -> int:
         with self.db.read() as conn:
@@ -201,8 +221,14 @@ class DeskService(AccountsMixin, ComposeMixin):
             desk.save_view(conn, name, text)
 
     def delete_view(self, name: str) -> bool:
+        """False when there is no such view; ValueError for a built-in one (never deleted)."""
         with self.db.write() as conn:
             return desk.delete_view(conn, name)
+
+    def rename_view(self, old: str, new: str) -> str:
+        """Rename a saved view in place; ValueError for a built-in view or a name in use."""
+        with self.db.write() as conn:
+            return desk.rename_view(conn, old, new)
 
     # -- one ticket ---------------------------------------------------------------------------
     def detail(self, ref: str) -> TicketDetail:
@@ -237,6 +263,7 @@ class DeskService(AccountsMixin, ComposeMixin):
             audit=tuple(AuditView(_when(a["at"]), a["agent"], a["field"], a["from"] or "", a["to"] or "")
                         for a in d["audit"]),
             merged=tuple(d["merged"]), follow_up_of=d["follow_up_of"], split_from=d["split_from"],
+            composing=self.composing(d["id"]),
         )  # fmt: skip
 
     def requester_tickets(self, ref: str, limit: int = 20) -> list[TicketRow]:

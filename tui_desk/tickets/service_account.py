@@ -195,7 +195,8 @@ class AccountsMixin:
                            on_progress=progress, on_stored=ticket_threading.assign)  # fmt: skip
 
     def _news(self, report: SyncReport) -> SyncNews:
-        return SyncNews(report.account, report.state, report.reason, report.new)
+        return SyncNews(report.account, report.state, report.reason, report.new,
+                        team=report.team.received if report.team else 0)  # fmt: skip
 
     def sync_once(self, name: str | None = None, on_progress: ProgressFn | None = None) -> list[SyncNews]:
         """One pass over one account (or all): fetch, thread, send what the outbox holds."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tui_desk.config import Account, Config
+from tui_desk.config import Account, Config, ConfigError
 from tui_desk.tickets import composer
 from tui_desk.tickets import templates as tpl
 from tui_desk.tickets.composer import Draft
@@ -48,11 +48,30 @@ class ComposeMixin:
         raise NotImplementedError
 
     def open_reply(self, ref: str, mode: str = "reply") -> Draft:
-        """A reply (or "reply_all") draft, stored at once: typing is saved from the first key."""
-        return composer.open_reply(self.db, self.config, self.account(), ref, mode)
+        """A reply (or "reply_all") draft, stored at once: typing is saved from the first key.
+        It goes out through the account the ticket's mail came in on (`reply_account`)."""
+        return composer.open_reply(self.db, self.config, self.reply_account(ref), ref, mode)
+
+    def reply_account(self, ref: str) -> Account:
+        """The account replies to ticket `ref` are sent from (not simply the first one)."""
+        return composer.reply_account(self.db, self.config, ref)
+
+    def _draft_account(self, draft: Draft) -> Account:
+        """The draft's account, for filling in templates (the first one if it was removed since)."""
+        try:
+            return self.account(draft.account or None)
+        except ConfigError:
+            return self.account()
 
     def open_new(self, to: list[tuple[str, str]], subject: str) -> Draft:
         return composer.open_new(self.db, self.config, self.account(), to, subject)
+
+    def still_writing(self, draft: Draft) -> None:
+        """Refresh the agent's "being answered by" mark while they type (it expires otherwise)."""
+        if draft.ticket_ref and draft.mode != "new":
+            from tui_desk.tickets.collisions import note_composing
+
+            note_composing(self.db, draft.ticket_ref, draft.agent, draft.opened_at)
 
     def drafts_for(self, ref: str) -> list[Draft]:
         return composer.drafts_for(self.db, ref)
@@ -89,13 +108,13 @@ class ComposeMixin:
         self._seed_templates()
         with self.db.read() as conn:
             t = tpl.get(conn, name)
-        result = t.render(composer.template_values(self.db, draft, self.config, self.account()))
+        result = t.render(composer.template_values(self.db, draft, self.config, self._draft_account(draft)))
         return TemplatePreview(t.name, t.lang, result.text, tuple(p.line(t.body) for p in result.problems))
 
     def apply_template(self, draft: Draft, name: str) -> tuple[Draft, list[str]]:
         """Put the filled-in template in the body; returns the problems (unfilled placeholders)."""
         body_before = draft.body
-        updated, result = composer.apply_template(self.db, draft, name, self.config, self.account())
+        updated, result = composer.apply_template(self.db, draft, name, self.config, self._draft_account(draft))
         if body_before.strip():  # keep what the agent typed already, under the template
             updated = composer.save_draft(self.db, updated, body=result.text.rstrip("\n") + "\n\n" + body_before)
         return updated, [p.line(result.text) for p in result.problems]

@@ -32,6 +32,8 @@ class TicketRow:
     tags: tuple[str, ...] = ()
     snippet: str = ""
     sort_key: tuple[Any, ...] = ()
+    composing: tuple[str, ...] = ()
+    """Colleagues writing a reply to it right now (their addresses)."""
 
     @property
     def requester(self) -> str:
@@ -115,6 +117,8 @@ class TicketDetail:
     merged: tuple[str, ...] = ()
     follow_up_of: str | None = None
     split_from: str | None = None
+    composing: tuple[tuple[str, datetime], ...] = ()
+    """(agent, since) of colleagues writing a reply to it right now."""
 
     @property
     def requester(self) -> str:
@@ -182,3 +186,5 @@ class SyncNews:
     new: int = 0
     sent: int = 0
     failed_sends: tuple[str, ...] = field(default_factory=tuple)
+    team: int = 0
+    """Team events read from the mailbox (colleagues' changes and marks)."""
