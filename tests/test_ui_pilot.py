@@ -147,9 +147,10 @@ async def test_help_and_palette_list_every_key(ui_desk: tuple[Path, dict[str, st
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpDialog)
-        keys = _plain(app.screen.query_one("#help-keys"))
+        keys = " ".join(what for _key, what in app.screen.keys)
         for word in ("Reply", "Note", "Status", "Assign", "Filter", "Select", "Merge", "Unread"):
             assert word in keys
+        assert "Scroll Left" not in keys and "Copy selected text" not in keys, "only our keys, not Textual's"
         await pilot.press("escape")
         from tui_desk.screens.commands import AppCommands, TicketCommands, ViewCommands
 
@@ -229,3 +230,23 @@ async def test_a_silent_server_never_freezes_the_ui(ui_desk: tuple[Path, dict[st
             assert service.account_states()[0].reason.endswith("did not answer in time while connecting")
     finally:
         silent.close()
+
+
+async def test_help_fits_every_key_at_80x24(ui_desk: tuple[Path, dict[str, str]]) -> None:
+    """Two columns, and a scroll for what is left: no key is cut off (the ticket screen has most)."""
+    data, refs = ui_desk
+    app = _app(data)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.screen.query_one(TicketList).select_ref(refs["emma@acme.com"])
+        await pilot.press("enter", "question_mark")
+        help_dialog = app.screen
+        assert isinstance(help_dialog, HelpDialog)
+        shown = [what for _key, what in help_dialog.keys]
+        assert shown[0] == "Back" and "Split off a message" in shown and "Scroll Up" not in shown
+        scroll = help_dialog.query_one("#help-scroll")
+        table = help_dialog.query_one("#help-keys")
+        rows = (len(shown) + 1) // 2
+        assert table.virtual_size.height == rows, "two columns"
+        await pilot.press("end")
+        assert scroll.scroll_y + scroll.scrollable_content_region.height >= rows, "the last row can be reached"
+        assert _plain(help_dialog.query_one(".hint")) == "↑/↓ scroll · esc/?/q closes · ctrl+p finds every action by name"

@@ -16,7 +16,7 @@ from textual import work
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui_desk.screens.dialogs import ChoiceDialog, NoteDialog, TextDialog
+from tui_desk.screens.dialogs import ChoiceDialog, ConfirmDialog, NoteDialog, TextDialog
 from tui_desk.screens.messages import ChangeApplied
 from tui_desk.screens.notices import tell
 from tui_desk.tickets.model import PRIORITIES, STATUSES
@@ -110,7 +110,24 @@ class TicketActions(Screen[Any]):
     def action_merge(self) -> None:
         if refs := self._targets_or_bell():
             self._ask(TextDialog(f"Merge {self._label(refs)} into ticket", placeholder="T-…"),
-                      lambda v: self._merge(refs, str(v)))  # fmt: skip
+                      lambda v: self._confirm_merge(refs, str(v)))  # fmt: skip
+
+    def _confirm_merge(self, refs: list[str], target: str) -> None:
+        """A merge cannot be undone: say what goes where, by subject, and ask."""
+        try:
+            into = self.service.tickets([*refs[:3], target])
+        except LookupError as exc:
+            tell(self, f"Not merged: {exc}", severity="error")
+            return
+        *sources, goal = into
+        if len(refs) == 1 and sources[0].ref == goal.ref:
+            tell(self, f"Not merged: {goal.ref} is this very ticket", severity="error")
+            return
+        facts = [f"{r.ref}  {r.subject}" for r in sources] + ([f"and {len(refs) - 3} more"] if len(refs) > 3 else [])
+        facts += [f"into {goal.ref}  {goal.subject}",
+                  "Their mail, notes and history move there; the old ids keep leading to it."]  # fmt: skip
+        self._ask(ConfirmDialog(f"Merge {self._label(refs)} into {goal.ref}?", facts, yes="Merge", no="Cancel"),
+                  lambda yes: self._merge(refs, goal.ref) if yes else None)  # fmt: skip
 
     @work(thread=True, group="change", exit_on_error=False)
     def _merge(self, refs: list[str], target: str) -> None:

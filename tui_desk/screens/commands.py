@@ -4,7 +4,8 @@
   key is missing from the palette), plus help, sync, theme, setup and quit.
 * `TicketCommands`: the changes with their values spelled out ("Set status: solved"), for
   the selection, the cursor row or the open ticket.
-* `ViewCommands`: the saved views with their counts, and the list's sort orders.
+* `ViewCommands`: the saved views with their counts (and renaming or deleting the ones the
+  team saved), and the list's sort orders.
 """
 
 from __future__ import annotations
@@ -26,21 +27,30 @@ from tui_desk.tickets.service import ChangeSet
 Command = tuple[str, Callable[[], Any], str]
 
 
+TEXTUAL_KEYS = {"app.focus_next": "Focus the next pane", "app.focus_previous": "Focus the previous pane"}
+"""The only bindings of Textual's own shown: ours all have an id (docs/ui.md); Textual's scroll,
+copy and focus keys have none, and listing "Scroll Left" beside our keys only buries them."""
+
+
 def screen_keys(screen: Screen[Any]) -> list[tuple[str, str, DOMNode, str]]:
-    """(keys, description, node, action) for each binding active on `screen`, one line per
-    action (a binding with several keys shows them together: "j/down")."""
+    """(keys, description, node, action) for each of our bindings active on `screen`, one line
+    per action (a binding with several keys shows them together: "j/down"): the screen's own
+    first, then the focused widget's, then the app's."""
     seen: dict[tuple[int, str], list[Any]] = {}
     active: dict[str, ActiveBinding] = screen.active_bindings
     for key, item in active.items():
-        if item.binding.action in ("command_palette", "help_quit"):
+        if item.binding.id is None and item.binding.action not in TEXTUAL_KEYS:
             continue
         slot = (id(item.node), item.binding.action)
         display = screen.app.get_key_display(item.binding.__class__(key, item.binding.action))
         if slot in seen:
             seen[slot][0].append(display)
         else:
-            seen[slot] = [[display], item.binding.description or item.binding.action, item.node, item.binding.action]
-    return [("/".join(keys), what, node, action) for keys, what, node, action in seen.values()]
+            what = TEXTUAL_KEYS.get(item.binding.action) or item.binding.description or item.binding.action
+            seen[slot] = [[display], what, item.node, item.binding.action]
+    order = {id(screen): 0, id(screen.app): 2}
+    found = sorted(seen.values(), key=lambda s: 3 if s[3] in TEXTUAL_KEYS else order.get(id(s[2]), 1))
+    return [("/".join(keys), what, node, action) for keys, what, node, action in found]
 
 
 class _Commands(Provider):
@@ -108,10 +118,15 @@ class ViewCommands(_Commands):
         from tui_desk.screens.panels import ViewsSidebar
 
         out: list[Command] = []
-        for view in screen.query_one(ViewsSidebar).views:
+        views = screen.query_one(ViewsSidebar).views
+        for view in views:
             count = "" if view.count is None else f" ({view.count:,})"
             out.append((f"View: {safe_line(view.name).plain}{count}", partial(screen.set_filter, view.query, view.name),
                         view.query or "every ticket"))  # fmt: skip
+        for view in (v for v in views if not v.builtin):
+            name = safe_line(view.name).plain
+            out.append((f"Rename view: {name}", partial(screen.rename_view, view), "give the saved view another name"))
+            out.append((f"Delete view: {name}", partial(screen.delete_view, view), "asks first; no ticket changes"))
         text = screen.tickets.query_text
         for sort, words in SORT_NAMES.items():
             out.append((f"Sort: {words}", partial(screen.set_filter, with_sort(text, sort), screen.view_name),

@@ -10,6 +10,7 @@ collision and asks; only then is the reply queued in the outbox, which a worker 
 from __future__ import annotations
 
 import re
+import time
 from email.utils import getaddresses
 from pathlib import Path
 from typing import ClassVar
@@ -34,6 +35,8 @@ from tui_desk.tickets.service_compose import Draft, SendRefused
 
 SAVE_AFTER = 0.5
 """Seconds after the last keystroke before the draft is written."""
+MARK_EVERY = 300.0
+"""Seconds between refreshes of the agent's "being answered by" mark while they type."""
 
 
 def parse_addresses(text: str) -> list[tuple[str, str]]:
@@ -70,6 +73,7 @@ class ComposerScreen(Screen[None]):
         self._timer: Timer | None = None
         self._loading = True
         self._force = False
+        self._marked = 0.0
 
     @property
     def service(self) -> DeskService:
@@ -79,6 +83,11 @@ class ComposerScreen(Screen[None]):
         d = self.draft
         what = {"reply": "Reply", "reply_all": "Reply to all", "new": "New message"}.get(d.mode, d.mode)
         title = Text(f"{what} · {d.ticket_ref}  ", style="bold")
+        if len(self.service.accounts) > 1:  # which of the desk's addresses the customer will see
+            try:
+                title.append_text(safe_line(f"from {self.service.account(d.account or None).email}", "dim"))
+            except Exception:  # the account was removed from the settings: sending will say so
+                title.append_text(safe_line(f"from {d.account} (no longer set up)", "bold"))
         yield Static(title, id="composer-title")
         for label, name, value in (("To", "to", format_addresses(d.to)), ("Cc", "cc", format_addresses(d.cc)),
                                    ("Subject", "subject", d.subject)):  # fmt: skip
@@ -130,6 +139,17 @@ class ComposerScreen(Screen[None]):
         if self._timer is not None:
             self._timer.stop()
         self._timer = self.set_timer(SAVE_AFTER, self.save_now)
+        if time.monotonic() - self._marked > MARK_EVERY:
+            self._marked = time.monotonic()
+            self._still_writing(self.draft)
+
+    @work(thread=True, exclusive=True, group="composing", exit_on_error=False)
+    def _still_writing(self, draft: Draft) -> None:
+        """Colleagues keep seeing "being answered by" this agent while they type."""
+        try:
+            self.service.still_writing(draft)
+        except Exception:  # a nicety: the mark was set when the reply was opened
+            return
 
     def on_input_changed(self, _event: Input.Changed) -> None:
         self._changed()

@@ -103,8 +103,8 @@ def message_text(msg: MessageView, moment: datetime | None, *, fold: bool) -> Te
 
 def note_text(note: NoteView, moment: datetime | None) -> Text:
     out = Text()
-    out.append("Internal note", style="bold")
-    out.append_text(safe_line(f" by {note.author}", "bold"))
+    out.append("Internal note by ", style="bold")
+    out.append_text(safe_line(note.author, "bold"))
     out.append(f"  {when(moment)}", style="dim")
     out.append("\n")
     out.append_text(safe_text(note.body))

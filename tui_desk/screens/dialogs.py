@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
@@ -22,24 +23,58 @@ from tui_desk.screens.safe import safe_line
 CANCEL = Binding("escape", "cancel", "Cancel", id="dialog.cancel")
 
 
+class _Keys(dict[str, str]):
+    def __missing__(self, action: str) -> str:
+        return action
+
+
+def _braced(text: str) -> str:
+    """`text` safe inside a `str.format` pattern."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 class _Dialog(ModalScreen[object]):
+    """A dialog ends with a dim line saying its keys (the screen's footer below is not its own);
+    `hint_text` names actions in braces so a key remapped in the settings is shown as it is now."""
+
     BINDINGS: ClassVar[list[BindingType]] = [CANCEL]
+    hint_text = "{cancel} cancels"
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def hint_label(self) -> Label:
+        return Label(classes="hint")
+
+    def on_mount(self) -> None:
+        actions = {item.binding.action for item in self.active_bindings.values() if item.node is self}
+        keys = _Keys({a: self.keys_of(a) for a in actions})
+        for label in self.query(".hint").results(Label):
+            label.update(Text(self.hint_text.format_map(keys), style="dim"))
+
+    def keys_of(self, action: str) -> str:
+        """The keys that run `action` in this dialog now ("esc/n")."""
+        shown = [self.app.get_key_display(Binding(key, action)) for key, item in self.active_bindings.items()
+                 if item.binding.action == action and item.node is self]  # fmt: skip
+        return "/".join(shown)
 
 
 class ChoiceDialog(_Dialog):
     """One of a few values (status, priority); j/k or arrows, enter, or a click."""
 
+    hint_text = "enter chooses · {cancel} cancels"
+
     BINDINGS: ClassVar[list[BindingType]] = [CANCEL, Binding("j", "down", show=False, id="dialog.down"),
                 Binding("k", "up", show=False, id="dialog.up")]  # fmt: skip
 
-    def __init__(self, title: str, choices: Sequence[tuple[str, str]], current: str | None = None) -> None:
+    def __init__(self, title: str, choices: Sequence[tuple[str, str]], current: str | None = None, *,
+                 start: str | None = None) -> None:  # fmt: skip
+        """`current` is marked "(now)" and highlighted; `start` is only highlighted."""
         super().__init__()
         self.title_text = title
         self.choices = list(choices)
         self.current = current
+        self.start = start if start is not None else current
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -47,11 +82,12 @@ class ChoiceDialog(_Dialog):
             options = [Option(Text(label) + (Text("  (now)", style="dim") if v == self.current else Text("")), id=v)
                        for v, label in self.choices]  # fmt: skip
             yield OptionList(*options, id="choices")
+            yield self.hint_label()
 
     def on_mount(self) -> None:
         choices = self.query_one(OptionList)
         values = [v for v, _ in self.choices]
-        choices.highlighted = values.index(self.current) if self.current in values else 0
+        choices.highlighted = values.index(self.start) if self.start in values else 0
         choices.focus()
 
     def action_down(self) -> None:
@@ -67,6 +103,8 @@ class ChoiceDialog(_Dialog):
 class TextDialog(_Dialog):
     """A value typed in (assignee, tag, merge target), with suggestions to pick from."""
 
+    hint_text = "enter takes it · {cancel} cancels"
+
     def __init__(self, title: str, *, placeholder: str = "", value: str = "", suggestions: Sequence[str] = (),
                  hint: str = "") -> None:  # fmt: skip
         super().__init__()
@@ -75,6 +113,8 @@ class TextDialog(_Dialog):
         self.value = value
         self.suggestions = list(suggestions)
         self.hint = hint
+        if self.suggestions:
+            self.hint_text = "enter takes it · tab goes to the suggestions · {cancel} cancels"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -85,6 +125,7 @@ class TextDialog(_Dialog):
             if self.suggestions:
                 yield OptionList(*[Option(safe_line(s), id=str(i)) for i, s in enumerate(self.suggestions)],
                                  id="suggestions")  # fmt: skip
+            yield self.hint_label()
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -100,6 +141,7 @@ class NoteDialog(_Dialog):
     """An internal note (never sent to the customer): ctrl+s saves, esc cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [CANCEL, Binding("ctrl+s", "save", "Save note", id="note.save")]
+    hint_text = "{save} saves the note · {cancel} cancels"
 
     def __init__(self, title: str = "Internal note (only the team sees it)") -> None:
         super().__init__()
@@ -112,6 +154,7 @@ class NoteDialog(_Dialog):
             with Horizontal(classes="buttons"):
                 yield Button("Save note", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
+            yield self.hint_label()
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
@@ -138,6 +181,7 @@ class ConfirmDialog(_Dialog):
         self.lines = list(lines)
         self.yes = yes
         self.no = no
+        self.hint_text = f"{{yes}}: {_braced(yes)} · {{cancel}}: {_braced(no)}"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
@@ -151,6 +195,7 @@ class ConfirmDialog(_Dialog):
             with Horizontal(classes="buttons"):
                 yield Button(Text(self.yes), variant="warning", id="yes")
                 yield Button(Text(self.no), id="no")
+            yield self.hint_label()
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -163,9 +208,11 @@ class ConfirmDialog(_Dialog):
 
 
 class HelpDialog(_Dialog):
-    """The keys of the screen it was opened from (what `?` shows)."""
+    """The keys of the screen it was opened from (what `?` shows): two columns when the terminal
+    is wide enough, scrolling when even that does not fit."""
 
     BINDINGS: ClassVar[list[BindingType]] = [CANCEL, Binding("question_mark,q", "cancel", "Close", show=False, id="help.close")]
+    hint_text = "↑/↓ scroll · {cancel} closes · ctrl+p finds every action by name"
 
     def __init__(self, title: str, keys: Sequence[tuple[str, str]]) -> None:
         super().__init__()
@@ -173,12 +220,25 @@ class HelpDialog(_Dialog):
         self.keys = list(keys)
 
     def compose(self) -> ComposeResult:
-        body = Text()
+        columns = 2 if self.app.size.width >= 76 and len(self.keys) > 8 else 1
         width = max((len(k) for k, _ in self.keys), default=4) + 2
-        for key, what in self.keys:
-            body.append(key.ljust(width), style="bold")
-            body.append(what + "\n")
-        body.append("\nctrl+p: every action by name (command palette).  esc: close", style="dim")
+        grid = Table.grid(padding=(0, 1, 0, 0), expand=True)
+        for _ in range(columns):
+            grid.add_column(width=width, no_wrap=True)
+            grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        rows = (len(self.keys) + columns - 1) // columns
+        for r in range(rows):
+            cells: list[Text] = []
+            for c in range(columns):
+                i = c * rows + r
+                key, what = self.keys[i] if i < len(self.keys) else ("", "")
+                cells += [Text(key, style="bold"), Text(what)]
+            grid.add_row(*cells)
         with Vertical(classes="dialog wide help"):
             yield Label(Text(f"Keys: {self.title_text}", style="bold"))
-            yield Static(body, id="help-keys")
+            with VerticalScroll(id="help-scroll"):
+                yield Static(grid, id="help-keys")
+            yield self.hint_label()
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll").focus()

@@ -8,6 +8,7 @@ one window read), a bad one leaves the list as it was and shows where the proble
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, ClassVar
 
 from textual import work
@@ -15,13 +16,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input
+from textual.worker import get_current_worker
 
 from tui_desk.screens.actions import TicketActions, ticket_bindings
 from tui_desk.screens.dialogs import TextDialog
 from tui_desk.screens.messages import ViewCountsReady
 from tui_desk.screens.notices import tell
 from tui_desk.screens.panels import QueryProblem, StatusBar, ViewsSidebar
-from tui_desk.screens.ticket_list import TicketList
+from tui_desk.screens.ticket_list import COUNT_DELAY, TicketList
+from tui_desk.screens.view_actions import ViewActions
 from tui_desk.tickets.query import QueryError
 from tui_desk.tickets.service_types import SyncNews, ViewInfo
 
@@ -30,6 +33,8 @@ SORT_NAMES = {"": "newest activity first", "sort:priority": "highest priority fi
               "sort:created": "newest tickets first", "sort:-updated": "oldest activity first"}  # fmt: skip
 _SORT_TERM = re.compile(r"(?<!\S)-?sort:\S*")
 ALL = ViewInfo("All tickets", "", True)
+MARKS_EVERY = 60.0
+"""Seconds between re-reads of the rows in view when nothing else happens (marks expire)."""
 
 
 def with_sort(text: str, sort: str) -> str:
@@ -43,7 +48,7 @@ def current_sort(text: str) -> str:
     return found[-1] if found else ""
 
 
-class MainScreen(TicketActions):
+class MainScreen(ViewActions, TicketActions):
     BINDINGS: ClassVar[list[BindingType]] = [
         *ticket_bindings("list"),
         Binding("slash", "filter", "Filter", id="main.filter"),
@@ -82,8 +87,10 @@ class MainScreen(TicketActions):
         status.set_accounts(self.service.account_states())
         self._show_outbox()
         self.query_one(ViewsSidebar).show([ALL, *self.service.views(counts=False)])
+        self.mark_view()
         self.tickets.focus()
         self.refresh_counts()
+        self.set_interval(MARKS_EVERY, self.tickets.refresh_rows)  # marks of a forgotten composer expire
 
     # -- what actions apply to ----------------------------------------------------------------
     def action_targets(self) -> list[str]:
@@ -101,12 +108,16 @@ class MainScreen(TicketActions):
         self.refresh_counts()
 
     def sync_news(self, news: SyncNews) -> None:
-        """A sync pass ended (the app forwards it): new mail shows up, the cursor stays put."""
+        """A sync pass ended (the app forwards it): new mail and colleagues' changes show up, the
+        cursor stays put; otherwise the rows in view are read again where they are, so a
+        colleague's "answering" mark appears (or goes) without a key pressed."""
         self.query_one(StatusBar).set_accounts(self.service.account_states())
         self._show_outbox()
-        if news.new or news.sent:
+        if news.new or news.sent or news.team:
             self.tickets.reload(keep=True)
             self.refresh_counts()
+        else:
+            self.tickets.refresh_rows()
 
     def _show_outbox(self) -> None:
         counts = self.service.outbox_counts()
@@ -134,9 +145,20 @@ class MainScreen(TicketActions):
             return
         self.query_one(QueryProblem).show(text, None)
         if text != self.tickets.query_text:
-            if not any(v.query == text for v in self.query_one(ViewsSidebar).views):
-                self.view_name = "filter"
+            views = self.query_one(ViewsSidebar).views
+            if not any(v.name == self.view_name and v.query == text for v in views):
+                self.view_name = next((v.name for v in views if v.query == text), "filter")
             self.tickets.set_query(text)
+            self.mark_view()
+
+    def mark_view(self) -> None:
+        """The sidebar shows which view the list is (none for a filter typed by hand)."""
+        sidebar = self.query_one(ViewsSidebar)
+        found = [i for i, v in enumerate(sidebar.views) if v.name == self.view_name]
+        if sidebar.has_focus and not found:
+            return  # moving through the views (a view was just deleted): the highlight stays put
+        if sidebar.highlighted != (found[0] if found else None):
+            sidebar.highlighted = found[0] if found else None
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
@@ -157,6 +179,8 @@ class MainScreen(TicketActions):
     def set_filter(self, text: str, view_name: str) -> None:
         self.view_name = view_name
         self.query_one("#filter", Input).value = text  # Input.Changed runs the query
+        self.mark_view()
+        self.show_counts()
 
     def on_views_sidebar_chosen(self, message: ViewsSidebar.Chosen) -> None:
         self.set_filter(message.view.query, message.view.name)
@@ -175,8 +199,14 @@ class MainScreen(TicketActions):
         self.app.push_screen(TicketScreen(message.ref, navigator=self.tickets.step))
 
     def on_ticket_list_moved(self, _message: TicketList.Moved) -> None:
+        self.show_counts()
+
+    def show_counts(self) -> None:
         t = self.tickets
-        text = f"{self.view_name}: {t.total:,} ticket{'s' if t.total != 1 else ''}"
+        if t.counting:
+            text = f"{self.view_name}: {t.total:,}+ tickets, counting…"
+        else:
+            text = f"{self.view_name}: {t.total:,} ticket{'s' if t.total != 1 else ''}"
         if t.selected:
             text += f", {len(t.selected)} selected"
         self.query_one(StatusBar).set_counts(text)
@@ -190,29 +220,24 @@ class MainScreen(TicketActions):
 
     @work(thread=True, exclusive=True, group="view-counts", exit_on_error=False)
     def _count_views(self) -> None:
+        time.sleep(COUNT_DELAY)  # a burst of changes (bulk, sync) is counted once, after it
+        if get_current_worker().is_cancelled:
+            return
         try:
             views = [ViewInfo(ALL.name, "", True, self.service.count("")), *self.service.views()]
         except Exception:  # counts are a nicety: the list itself is what matters
             return
-        self.post_message(ViewCountsReady(views))
+        if not get_current_worker().is_cancelled:  # a view renamed or deleted meanwhile: the newer count tells
+            self.post_message(ViewCountsReady(views))
 
     def on_view_counts_ready(self, message: ViewCountsReady) -> None:
         self.query_one(ViewsSidebar).show(message.views)
 
-    def action_save_view(self) -> None:
-        text = self.tickets.query_text
+    def on_views_sidebar_delete(self, message: ViewsSidebar.Delete) -> None:
+        self.delete_view(message.view)
 
-        def save(name: object) -> None:
-            try:
-                self.service.save_view(str(name), text)
-            except (QueryError, ValueError) as exc:
-                tell(self, f"Not saved: {exc}", severity="error")
-                return
-            self.view_name = str(name)
-            tell(self, f"Saved view {name}")
-            self.refresh_counts()
-
-        self._ask(TextDialog("Save this filter as a view named", placeholder="e.g. Billing"), save)
+    def on_views_sidebar_rename(self, message: ViewsSidebar.Rename) -> None:
+        self.rename_view(message.view)
 
     def action_sync(self) -> None:
         sync = getattr(self.app, "sync_now", None)

@@ -40,6 +40,15 @@ class ChangeApplied(Message):
         self.error = error
 
 
+class ListCounted(Message):
+    """The ticket list's COUNT for one reload (`generation`), worked out off the UI thread."""
+
+    def __init__(self, generation: int, total: int) -> None:
+        super().__init__()
+        self.generation = generation
+        self.total = total
+
+
 class ViewCountsReady(Message):
     def __init__(self, views: list[ViewInfo]) -> None:
         super().__init__()
@@ -69,3 +78,15 @@ class SendFinished(Message):
         self.ok = ok
         self.reason = reason
         self.queued = queued
+
+
+class ViewChanged(Message):
+    """A saved view was saved, renamed or deleted (`what`), or that failed with `error`."""
+
+    def __init__(self, what: str, old: str, name: str, summary: str, error: str = "") -> None:
+        super().__init__()
+        self.what = what
+        self.old = old
+        self.name = name
+        self.summary = summary
+        self.error = error

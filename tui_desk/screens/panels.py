@@ -4,8 +4,11 @@ values, so each is a plain function of what it was given (and easy to snapshot).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -20,12 +23,24 @@ STATE_WORDS = {"online": "online", "offline": "offline", "auth": "login refused"
 
 
 class ViewsSidebar(OptionList):
-    """Saved views; choosing one puts its query in the filter."""
+    """Saved views; choosing one puts its query in the filter. With the sidebar focused (tab,
+    or a click), `d` deletes and `e` renames the highlighted view (the screen asks first)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d,delete", "delete_view", "Delete view", id="views.delete"),
+        Binding("e", "rename_view", "Rename view", id="views.rename"),
+    ]
 
     class Chosen(Message):
         def __init__(self, view: ViewInfo) -> None:
             super().__init__()
             self.view = view
+
+    class Delete(Chosen):
+        """Delete this view (asked for with a key; the screen confirms)."""
+
+    class Rename(Chosen):
+        """Rename this view."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -52,13 +67,25 @@ class ViewsSidebar(OptionList):
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(justify="right", no_wrap=True)
-        grid.add_row(safe_line(view.name), Text("" if view.count is None else f"{view.count:,}", style="dim"))
+        grid.add_row(safe_line(view.name), Text("" if view.count is None else f" {view.count:,}", style="dim"))
         return grid
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if 0 <= event.option_index < len(self.views):
             self.post_message(self.Chosen(self.views[event.option_index]))
+
+    def _highlighted_view(self) -> ViewInfo | None:
+        i = self.highlighted
+        return self.views[i] if i is not None and 0 <= i < len(self.views) else None
+
+    def action_delete_view(self) -> None:
+        if view := self._highlighted_view():
+            self.post_message(self.Delete(view))
+
+    def action_rename_view(self) -> None:
+        if view := self._highlighted_view():
+            self.post_message(self.Rename(view))
 
 
 class QueryProblem(Static):

@@ -22,6 +22,7 @@ STATUS_SHORT = {"new": "new", "open": "open", "pending": "pend", "on-hold": "hol
 PRIORITY_MARK = {"low": "↓", "normal": " ", "high": "!", "urgent": "‼"}
 UNREAD = "●"
 SELECTED = "✓"
+COMPOSING = "✎"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,14 @@ def short_time(moment: datetime | None, now: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
+def composing_mark(agents: tuple[str, ...]) -> str:
+    """"✎ ana " in front of the subject while a colleague writes a reply ("✎ ana+1 " for more)."""
+    if not agents:
+        return ""
+    name = safe_line(agents[0].split("@")[0][:12]).plain
+    return f"{COMPOSING} {name}{f'+{len(agents) - 1}' if len(agents) > 1 else ''} "
+
+
 def fit(text: str, width: int) -> str:
     """`text` in exactly `width` cells: cut with an ellipsis, padded, one space kept as a gap."""
     if width <= 1:
@@ -77,8 +86,18 @@ def header(columns: list[Column], width: int, style: Style | None = None) -> lis
     return [Segment(fit(c.title, _width(c, columns, width)), style) for c in columns]
 
 
+def person(addr: str, room: int, me: str = "") -> str:
+    """An assignee in `room` cells: "me" for the agent, else the address, or only the part
+    before the @ when the whole does not fit (ten rows of "agent@example.…" tell nothing)."""
+    if not addr:
+        return "—"
+    if me and addr.lower() == me.lower():
+        return "me"
+    return addr if cell_len(addr) < room or "@" not in addr else addr.split("@")[0]
+
+
 def row_segments(row: TicketRow, columns: list[Column], width: int, *, selected: bool, updated: str,
-                 styles: dict[str, Style]) -> list[Segment]:  # fmt: skip
+                 styles: dict[str, Style], me: str = "") -> list[Segment]:  # fmt: skip
     """One list line as segments (built directly: a list redraws ~50 of these per keystroke).
     `styles` holds the component styles, so the theme decides the colours and NO_COLOR can drop
     them. Mail text is cleaned by `safe_line` and only ever used as plain text here."""
@@ -102,11 +121,15 @@ def row_segments(row: TicketRow, columns: list[Column], width: int, *, selected:
         elif col.name == "priority":
             cell(row.priority if w >= 7 else PRIORITY_MARK.get(row.priority, " "), w, f"priority-{row.priority}")
         elif col.name == "subject":
+            mark = composing_mark(row.composing)
+            if mark and w > cell_len(mark) + 8:
+                cell(mark, cell_len(mark), "composing", exact=True)
+                w -= cell_len(mark)
             cell(safe_line(row.subject or "(no subject)").plain, w)
         elif col.name == "requester":
             cell(safe_line(row.requester).plain, w, "dim")
         elif col.name == "assignee":
-            cell(safe_line(row.assignee or "—").plain, w, "dim")
+            cell(safe_line(person(row.assignee, w, me)).plain, w, "dim")
         elif col.name == "updated":
             cell(updated, w, "dim")
     return out

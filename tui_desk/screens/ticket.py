@@ -8,6 +8,7 @@ the screen was opened from without going back to it (the list's cursor follows).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,9 +23,11 @@ from textual.widgets.option_list import Option
 from tui_desk.screens import conversation as conv
 from tui_desk.screens.actions import TicketActions, ticket_bindings
 from tui_desk.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
+from tui_desk.screens.main import MARKS_EVERY
+from tui_desk.screens.messages import ChangeApplied
 from tui_desk.screens.notices import tell
 from tui_desk.screens.safe import safe_line
-from tui_desk.tickets.service_types import Attachment, SyncNews, TicketDetail, TicketRow
+from tui_desk.tickets.service_types import Attachment, MessageView, SyncNews, TicketDetail, TicketRow
 
 
 class TicketScreen(TicketActions):
@@ -37,6 +40,7 @@ class TicketScreen(TicketActions):
         Binding("h", "history", "History", show=False, id="ticket.history"),
         Binding("A", "attachments", "Save attachment", show=False, id="ticket.attachments"),
         Binding("o", "others", "Requester's tickets", show=False, id="ticket.others"),
+        Binding("x", "split", "Split off a message", show=False, id="ticket.split"),
         Binding("j,down", "scroll(1)", "Down", show=False, id="ticket.down"),
         Binding("k,up", "scroll(-1)", "Up", show=False, id="ticket.up"),
         Binding("space,pagedown", "page(1)", "Page down", show=False, id="ticket.page_down"),
@@ -57,6 +61,7 @@ class TicketScreen(TicketActions):
 
     def compose(self) -> ComposeResult:
         yield Static(id="ticket-header")
+        yield Static(id="ticket-marks")
         with Horizontal(id="ticket-body"):
             yield VerticalScroll(id="conversation")
             with Vertical(id="ticket-side"):
@@ -67,6 +72,7 @@ class TicketScreen(TicketActions):
     def on_mount(self) -> None:
         self.load()
         self.query_one("#conversation").focus()
+        self.set_interval(MARKS_EVERY, self.refresh_marks)
 
     # -- loading ------------------------------------------------------------------------------
     def load(self, *, keep_scroll: bool = False) -> None:
@@ -111,7 +117,17 @@ class TicketScreen(TicketActions):
         if d.merged:
             line.append("   merged: ", style="dim")
             line.append(", ".join(d.merged))
+        if d.split_from:
+            line.append("   split from ", style="dim")
+            line.append(d.split_from)
         self.query_one("#ticket-header", Static).update(line)
+        lines = []
+        for agent, since in d.composing:
+            moment = self.service.local(since)
+            lines.append(safe_line(f"✎ being answered by {agent}" + (f" since {moment:%H:%M}" if moment else "")))
+        box = self.query_one("#ticket-marks", Static)
+        box.update(Text("\n").join(lines))
+        box.display = bool(lines)
 
     def _conversation(self, *, keep_scroll: bool) -> None:
         d = self.detail
@@ -165,8 +181,22 @@ class TicketScreen(TicketActions):
             self.load()
 
     def sync_news(self, news: SyncNews) -> None:
-        if news.new or news.sent:
+        if news.new or news.sent or news.team:
             self.load(keep_scroll=True)
+        else:
+            self.refresh_marks()
+
+    def refresh_marks(self) -> None:
+        """Who is answering this ticket, read again (a colleague started, sent or gave up)."""
+        if self.detail is None:
+            return
+        try:
+            marks = self.service.composing(self.ref)
+        except LookupError:
+            return
+        if marks != self.detail.composing:
+            self.detail = replace(self.detail, composing=marks)
+            self._header()
 
     def action_back(self) -> None:
         self.dismiss()
@@ -248,3 +278,38 @@ class TicketScreen(TicketActions):
             tell(self, f"Not saved: {exc}", severity="error")
             return
         tell(self, f"Saved {path}")
+
+    # -- split --------------------------------------------------------------------------------
+    def action_split(self) -> None:
+        """Move one message out into a new ticket (a new question asked in an old thread)."""
+        d = self.detail
+        if d is None:
+            return
+        if len(d.messages) < 2:
+            tell(self, "A ticket with one message cannot be split", timeout=3)
+            return
+        labels = {m.row_id: self._message_label(m) for m in d.messages}
+        customer = [m.row_id for m in d.messages if not m.ours] or [d.messages[-1].row_id]
+        choices = [(str(row), label) for row, label in labels.items()]
+        self._ask(ChoiceDialog("Split which message off into a new ticket?", choices, start=str(customer[-1])),
+                  lambda row: self._confirm_split(int(str(row)), labels[int(str(row))]))  # fmt: skip
+
+    def _message_label(self, m: MessageView) -> str:
+        who = m.from_name or m.from_addr
+        words = " ".join(m.text.split())
+        return safe_line(f"{conv.when(self.service.local(m.date))}  {who}: {words}").plain[:90]
+
+    def _confirm_split(self, row: int, label: str) -> None:
+        facts = [label, f"It leaves {self.ref} and becomes a new ticket with its own id, for the same requester.",
+                 "Replies to it go to the new ticket; the team sees the split too."]  # fmt: skip
+        self._ask(ConfirmDialog("Split this message off into a new ticket?", facts, yes="Split off", no="Cancel"),
+                  lambda yes: self._split(self.ref, row) if yes else None)  # fmt: skip
+
+    @work(thread=True, group="change", exit_on_error=False)
+    def _split(self, ref: str, row: int) -> None:
+        try:
+            new = self.service.split(ref, row)
+        except (LookupError, ValueError) as exc:
+            self.post_message(ChangeApplied((ref,), "", f"not split: {exc}"))
+            return
+        self.post_message(ChangeApplied((ref, new), f"The message is now ticket {new}"))
