@@ -37,7 +37,8 @@ def _fmt(value: object) -> str:
         return f"{value:,.3f}" if value < 10 else f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
-    return str(value)
+    text = str(value).replace("|", "\\|")
+    return text if len(text) <= 70 else text[:69] + "…"
 
 
 def table(rows: list[dict[str, object]]) -> str:
@@ -53,7 +54,9 @@ def main() -> None:
     parts = [INTRO]
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
-        meta = {k: v for k, v in data.items() if k not in {"rows", "benchmark", "machine"}}
+        # Per-run detail (lists, dicts) stays in the JSON; the page shows scalars.
+        meta = {k: v for k, v in data.items()
+                if k not in {"rows", "benchmark", "machine"} and not isinstance(v, list | dict)}  # fmt: skip
         parts.append(f"\n## {data.get('benchmark', path.stem)}\n")
         parts.append(", ".join(f"{k}: {_fmt(v)}" for k, v in meta.items()) + "\n")
         parts.append(table(data["rows"]) + "\n")
