@@ -108,6 +108,15 @@ class ComposerScreen(Screen[None]):
         self._below()
         self.query_one("#reply-body", TextArea).focus()
         self.call_after_refresh(self._editing_ready)
+        self._marked = time.monotonic()
+        self._still_writing(self.draft)  # a draft taken up again is being answered again
+
+    def on_unmount(self) -> None:
+        """Sent, discarded, closed or the app quit: colleagues stop seeing "being answered"."""
+        try:
+            self.service.done_writing(self.draft)
+        except Exception:  # a nicety: an uncleared mark expires by itself
+            return
 
     def _editing_ready(self) -> None:
         self._loading = False
@@ -143,9 +152,10 @@ class ComposerScreen(Screen[None]):
             self._marked = time.monotonic()
             self._still_writing(self.draft)
 
-    @work(thread=True, exclusive=True, group="composing", exit_on_error=False)
     def _still_writing(self, draft: Draft) -> None:
-        """Colleagues keep seeing "being answered by" this agent while they type."""
+        """Colleagues keep seeing "being answered by" this agent while they type. A local write
+        (the sync pushes it), done here and not in a worker so it can never land after the
+        clear written when the screen closes."""
         try:
             self.service.still_writing(draft)
         except Exception:  # a nicety: the mark was set when the reply was opened

@@ -1,4 +1,4 @@
-"""SQL for the outbox queue and the "who is composing" marks. Rules live in `tickets/outbox.py`.
+"""SQL for the outbox queue. Rules live in `tickets/outbox.py` (composing marks: `storage/composing.py`).
 
 Each function runs inside the caller's transaction; the outbox's crash safety depends on the
 caller committing `sending` before the SMTP transaction and `sent` right after it.
@@ -135,43 +135,3 @@ def local_copies(conn: Connection, message_id: str) -> int:
     hit = cursor(conn).execute("SELECT COUNT(*) FROM messages WHERE message_id = ?", (message_id,)).fetchone()
     return int(hit[0])
 
-
-# --- composing marks -------------------------------------------------------------------------
-
-
-def set_composing(conn: Connection, ticket_ref: str, agent: str, since: datetime) -> None:
-    cursor(conn).execute(
-        "INSERT INTO composing (ticket_ref, agent, since, seen_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(ticket_ref, agent) DO UPDATE SET seen_at = excluded.seen_at",
-        (ticket_ref, agent, to_db_time(since), _now()),
-    )
-
-
-def clear_composing(conn: Connection, ticket_ref: str, agent: str) -> None:
-    cursor(conn).execute("DELETE FROM composing WHERE ticket_ref = ? AND agent = ?", (ticket_ref, agent))
-
-
-def composing(conn: Connection, ticket_ref: str, fresh_after: datetime) -> list[tuple[str, datetime]]:
-    """(agent, since) of everyone marked as composing a reply to this ticket, seen recently."""
-    return [
-        (r[0], from_db_time(r[1]))  # type: ignore[misc]
-        for r in cursor(conn).execute(
-            "SELECT agent, since FROM composing WHERE ticket_ref = ? AND seen_at >= ? ORDER BY since",
-            (ticket_ref, to_db_time(fresh_after)),
-        )
-    ]
-
-
-def composing_on(conn: Connection, refs: list[str], fresh_after: datetime) -> list[tuple[str, str, datetime]]:
-    """(ticket_ref, agent, since) of the fresh composing marks on any of `refs` (a list window)."""
-    if not refs:
-        return []
-    marks = ", ".join("?" for _ in refs)
-    return [
-        (r[0], r[1], from_db_time(r[2]))  # type: ignore[misc]
-        for r in cursor(conn).execute(
-            f"SELECT ticket_ref, agent, since FROM composing WHERE ticket_ref IN ({marks}) AND seen_at >= ? "
-            "ORDER BY since",
-            (*refs, to_db_time(fresh_after)),
-        )
-    ]

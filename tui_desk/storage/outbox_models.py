@@ -1,8 +1,9 @@
 """SQLModel tables for replies: drafts, the outbox queue, templates, composing marks.
 
-The frozen DDL is `migrations/v004_replies.py`; these classes are the current shape, checked
-against it by `tests/test_storage.py`. The code paths use raw SQL in `storage/outbox.py`,
-`storage/drafts.py` and `storage/templates.py`; these classes are for readers and tools.
+The frozen DDL is `migrations/v004_replies.py` (and `v008_composing_events.py`); these classes
+are the current shape, checked against it by `tests/test_storage.py`. The code paths use raw
+SQL in `storage/outbox.py`, `storage/drafts.py`, `storage/templates.py` and
+`storage/composing.py`; these classes are for readers and tools.
 """
 
 from __future__ import annotations
@@ -83,10 +84,19 @@ class TemplateRow(SQLModel, table=True):
 
 
 class ComposingRow(SQLModel, table=True):
-    """"Agent X is answering ticket T since t": local, and carried by team sync when wired."""
+    """"Agent X is answering ticket T since t": a last-writer-wins register per (ticket, agent)
+    that team sync carries as `composing` events (v008; see `storage/composing.py`)."""
 
     __tablename__ = "composing"
     ticket_ref: str = Field(primary_key=True)
     agent: str = Field(primary_key=True)
     since: datetime
     seen_at: datetime
+    hlc: str = ""
+    active: bool = True
+    """False: a clear, kept as a tombstone so an older mark arriving late stays dead."""
+    event_id: str = ""
+    pushed: bool = True
+    """False: a local write this machine has not published yet."""
+    shared: bool = False
+    """Some state of this row has been on the server (so a clear must be published too)."""

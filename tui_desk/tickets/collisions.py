@@ -1,10 +1,11 @@
 """Collision warnings: did something happen on this ticket while I was writing my reply?
 
 When a composer opens, `composer.open_reply` marks "agent X is answering ticket T since t"
-(table `composing`; `composing_marks` / `note_composing` are what team sync can carry:
-the team events have no field for it yet). Before sending, `check_collisions` (after an
-optional sync of the ticket's folders) lists new customer mail, other agents' replies and
-other agents still composing, so the screen can show them and ask before sending.
+(see `composing`): the mark travels to the colleagues as a `composing` team event, and theirs
+come back the same way, so every agent sees who else is writing. Before sending,
+`check_collisions` (after an optional sync of the ticket's folders, which also pulls the team's
+latest marks) lists new customer mail, other agents' replies and other agents still
+composing, so the screen can show them and ask before sending.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection
 
 from tui_desk.config import Account
+from tui_desk.storage import composing as marks
 from tui_desk.storage import drafts as draft_rows
 from tui_desk.storage import outbox as store
 from tui_desk.storage import tickets as rows
 from tui_desk.storage.db import Database
-from tui_desk.tickets import threading, workflow
+from tui_desk.tickets import composing, threading, workflow
 from tui_desk.tickets.composing import COMPOSING_FRESH
 from tui_desk.tickets.ids import tags_in_subject
 from tui_desk.tickets.sync import AccountSync, SyncReport
@@ -43,22 +45,23 @@ class Collision:
         return f"{self.who} {what} ({when})" + (f": {self.snippet}" if self.snippet else "")
 
 
-def note_composing(db: Database, ticket_ref: str, agent: str, since: datetime | None = None) -> None:
-    """Record (or refresh: call it now and then while the composer is open) a composing mark;
-    also the entry point for marks that team sync brings from colleagues."""
+def note_composing(db: Database, ticket_ref: str, agent: str, since: datetime | None = None) -> bool:
+    """Set (or refresh: call it now and then while the composer is open) a composing mark, to
+    be published by the next team sync. False when there was nothing new to publish."""
     with db.write() as conn:
-        store.set_composing(conn, ticket_ref, agent.lower(), since or datetime.now(UTC))
+        return composing.mark(conn, ticket_ref, agent, since or datetime.now(UTC))
 
 
-def done_composing(db: Database, ticket_ref: str, agent: str) -> None:
+def done_composing(db: Database, ticket_ref: str, agent: str) -> bool:
+    """Clear the mark (the composer closed); True when a clear has to be published."""
     with db.write() as conn:
-        store.clear_composing(conn, ticket_ref, agent.lower())
+        return composing.withdraw(conn, ticket_ref, agent)
 
 
 def composing_marks(db: Database, ticket_ref: str) -> list[tuple[str, datetime]]:
-    """(agent, since) of fresh composing marks on a ticket: what team sync should publish."""
+    """(agent, since) of the fresh composing marks on a ticket, this agent's own included."""
     with db.read() as conn:
-        return store.composing(conn, ticket_ref, datetime.now(UTC) - COMPOSING_FRESH)
+        return marks.composing(conn, ticket_ref, datetime.now(UTC) - COMPOSING_FRESH)
 
 
 def sync_ticket_folders(db: Database, account: Account, password: str, ticket_ref: str) -> SyncReport:
@@ -115,7 +118,7 @@ def check_collisions(db: Database, ticket_ref: str, since: datetime, agent: str,
                                        snippet, m["message_id"]))  # fmt: skip
         fresh = datetime.now(UTC) - COMPOSING_FRESH
         for ref in refs:
-            for who, started in store.composing(conn, ref, fresh):
+            for who, started in marks.composing(conn, ref, fresh):
                 if who != me:
                     found.append(Collision("composing", who, started))
     unique = {(c.kind, c.message_id or c.who): c for c in found}

@@ -22,10 +22,9 @@ from sqlalchemy import Connection
 from tui_desk.config import Account, Config, ConfigError
 from tui_desk.mail.compose import check_address, domain_of, new_message_id, quote
 from tui_desk.storage import drafts as store
-from tui_desk.storage import outbox as outbox_store
 from tui_desk.storage import tickets as rows
 from tui_desk.storage.db import Database
-from tui_desk.tickets import apply, desk, workflow
+from tui_desk.tickets import apply, composing, desk, workflow
 from tui_desk.tickets.ids import strip_prefixes
 from tui_desk.tickets.placeholders import RenderResult, first_name, last_name
 from tui_desk.tickets.templates import get as get_template
@@ -191,7 +190,7 @@ def open_reply(db: Database, config: Config, account: Account, ticket: str | int
                       message_id=new_message_id(domain_of(account.email)), signature=_signature(config),
                       status=config.reply_status, **fields)  # fmt: skip
         draft.id = store.insert(conn, draft.values(), draft.opened_at)
-        outbox_store.set_composing(conn, ref, who, draft.opened_at)
+        composing.mark(conn, ref, who, draft.opened_at)
     return draft
 
 
@@ -245,7 +244,7 @@ def discard(db: Database, draft: Draft) -> None:
     with db.write() as conn:
         store.delete(conn, draft.id)
         if draft.ticket_ref:
-            outbox_store.clear_composing(conn, draft.ticket_ref, draft.agent)
+            composing.withdraw(conn, draft.ticket_ref, draft.agent)
 
 
 def template_values(db: Database, draft: Draft, config: Config, account: Account) -> dict[str, str | None]:

@@ -14,6 +14,9 @@ Applying is idempotent (events are keyed by event_id) and order-independent (sta
 in clock order, see `state.fold`), so re-reading the folder, or two agents reading it in
 different orders, is harmless. Event mail says `Auto-Submitted: auto-generated` so no
 autoresponder ever answers it, and threading never turns it into a ticket.
+
+"Being answered by" marks travel in the same format (field `composing`) but in messages of
+their own, and are applied to their own table, not to the log (see `composing`).
 """
 
 from __future__ import annotations
@@ -32,13 +35,16 @@ from email.utils import format_datetime
 from sqlalchemy import Connection
 
 from tui_desk.storage import ticket_events as store
-from tui_desk.tickets import apply
-from tui_desk.tickets.model import Event, Hlc, check_event
+from tui_desk.tickets import apply, composing
+from tui_desk.tickets.model import EPHEMERAL_FIELDS, Event, Hlc, check_event
 from tui_desk.tickets.state import fold, snapshot_key, snapshot_upto
 
 log = logging.getLogger(__name__)
 
 EVENTS_HEADER = "X-TuiDesk-Events"
+EPHEMERAL_HEADER = "X-TuiDesk-Ephemeral"
+"""On messages holding only composing marks, so compaction can find them by SEARCH HEADER and
+delete them a day later instead of after the 30-day horizon."""
 FORMAT = "tui-desk-events"
 VERSION = 1
 MAX_EVENTS_PER_MESSAGE = 500
@@ -71,6 +77,8 @@ def encode(batch: Sequence[Event], *, sender: str | None = None, now: datetime |
     msg[EVENTS_HEADER] = str(VERSION)
     msg["Auto-Submitted"] = "auto-generated"
     msg["Precedence"] = "bulk"
+    if all(e.field in EPHEMERAL_FIELDS for e in batch):
+        msg[EPHEMERAL_HEADER] = "composing"
     msg.set_content(body, subtype="plain", charset="utf-8", cte="quoted-printable")
     return msg.as_bytes()
 
@@ -123,15 +131,19 @@ def mark_pushed(conn: Connection, event_ids: Iterable[str]) -> int:
     return store.set_pushed(conn, event_ids)
 
 
-def apply_remote(conn: Connection, events: Iterable[Event]) -> list[Event]:
-    """Apply events read from the Events folder; returns the ones that were new here."""
+def apply_remote(conn: Connection, events: Iterable[Event], *, now: datetime | None = None) -> list[Event]:
+    """Apply events read from the Events folder; returns the ones that were new here (for
+    composing marks: the ones that changed a mark). Marks go to their own table, never into
+    the event log, so they cannot touch a ticket's state, audit trail or snapshots."""
     checked = []
     for e in events:
         try:
             checked.append(check_event(e.as_dict()))
         except ValueError as exc:
             log.warning("tui-desk events: skipped %s: %s", e.event_id, exc)
-    return apply.record(conn, checked, pushed=True)
+    marks = [e for e in checked if e.field in EPHEMERAL_FIELDS]
+    state = [e for e in checked if e.field not in EPHEMERAL_FIELDS]
+    return apply.record(conn, state, pushed=True) + (composing.apply_remote(conn, marks, now=now) if marks else [])
 
 
 def compaction_horizon(older_than: timedelta, now: datetime | None = None) -> str:
@@ -180,14 +192,21 @@ def compact(conn: Connection, *, older_than: timedelta = timedelta(days=30), now
     return made
 
 
-def compacted(conn: Connection, events: Iterable[Event], *, on_server: bool = False) -> bool:
+def compacted(conn: Connection, events: Iterable[Event], *, on_server: bool = False,
+              now: datetime | None = None) -> bool:  # fmt: skip
     """True when the fold will never look at any of these events again, so their message may go.
 
     That holds for an event at or before the newest snapshot of its ref held here, and for an
     older snapshot of a ref that has a newer one; never for a merge or split (they still move
     mail that arrives later). With `on_server`, only snapshots already in the Events folder
-    count: a message may be deleted only once what replaces it is there for every machine."""
-    events = list(events)
+    count: a message may be deleted only once what replaces it is there for every machine.
+    A composing mark or clear needs no snapshot: it is done with once expired (as of `now`)."""
+    moment = now or datetime.now(UTC)
+    events = [e for e in events if not composing.expired(e, moment)]
+    if any(e.field in EPHEMERAL_FIELDS for e in events):
+        return False  # a mark still alive: somebody may still need to see it (or its clear)
+    if not events:
+        return True
     best: dict[str, Event] = {}
     for t, pushed in store.snapshots_for_refs(conn, {e.ticket for e in events}):
         snap = apply.as_event(t)

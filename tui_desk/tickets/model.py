@@ -11,6 +11,7 @@ import json
 import re
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 STATUSES: tuple[str, ...] = ("new", "open", "pending", "on-hold", "solved", "closed")
@@ -27,7 +28,12 @@ OPS: dict[str, frozenset[str]] = {
     "merge": frozenset({"into"}),
     "split": frozenset({"off"}),
     "snapshot": frozenset({"snapshot"}),
+    "composing": frozenset({"mark", "clear"}),
 }
+EPHEMERAL_FIELDS = frozenset({"composing"})
+"""Events about the moment, not the ticket ("X is writing a reply"): never folded into a
+ticket's state, audit trail or snapshots, worthless once expired (see `tickets/composing`).
+Clients older than them skip them with a warning (`check_event` rejects an unknown change)."""
 _TAG_RE = re.compile(r"^[\w][\w.:/+-]{0,49}$")
 _REF_RE = re.compile(r"^T-[0-9A-HJKMNP-TV-Z]{5,16}$")
 _HLC_RE = re.compile(r"^(\d{13})-(\d{5})-(.{0,200})$", re.DOTALL)
@@ -131,6 +137,8 @@ def check_event(data: Any) -> Event:
     Hlc.parse(event.hlc)
     if not event.event_id or len(event.event_id) > 200:
         raise ValueError("bad event_id")
+    if event.field in EPHEMERAL_FIELDS and not 0 < len(event.agent) <= 200:
+        raise ValueError("a composing mark needs the agent who writes")
     check_value(event.field, event.op, event.value)
     return event
 
@@ -155,6 +163,22 @@ def check_value(field: str, op: str, value: str) -> None:
             raise InvalidChange("split needs the message_id it moves")
     if field == "snapshot":
         _check_snapshot(_json_object(value))
+    if field == "composing":
+        _check_composing(op, value)
+
+
+def _check_composing(op: str, value: str) -> None:
+    """A mark carries when its composer opened (ISO 8601 with a zone); a clear carries nothing."""
+    if op == "clear":
+        if value:
+            raise InvalidChange("a composing clear carries no value")
+        return
+    try:
+        since = datetime.fromisoformat(value) if len(value) <= 40 else None
+    except ValueError:
+        since = None
+    if since is None or since.tzinfo is None:
+        raise InvalidChange(f"a composing mark needs the time its composer opened, not {value[:40]!r}")
 
 
 def _json_object(value: str) -> dict[str, Any]:

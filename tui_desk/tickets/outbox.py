@@ -53,7 +53,7 @@ from tui_desk.storage import tickets as rows
 from tui_desk.storage.db import Database
 from tui_desk.storage.drafts import delete as delete_draft
 from tui_desk.storage.drafts import insert as insert_draft
-from tui_desk.tickets import threading, workflow
+from tui_desk.tickets import composing, threading, workflow
 from tui_desk.tickets.composer import Draft
 from tui_desk.tickets.ingest import store as store_message
 from tui_desk.tickets.model import check_value
@@ -141,7 +141,7 @@ def enqueue(db: Database, draft: Draft, config: Config, account: Account, *, for
         if draft.id:
             delete_draft(conn, draft.id)
         if draft.ticket_ref:
-            store.clear_composing(conn, draft.ticket_ref, draft.agent)
+            composing.withdraw(conn, draft.ticket_ref, draft.agent)
     return item_id
 
 

@@ -12,6 +12,7 @@ Account, sync and connection tests are in `service_account`; replies in `service
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
@@ -106,6 +107,9 @@ class DeskService(AccountsMixin, ComposeMixin):
         self.tz = tz
         """Times are shown in this zone; None means the machine's local zone."""
         self.background_sync = background_sync
+        self._wakers: set[threading.Event] = set()
+        """One per running background sync (`watch`): `nudge` sets them after a local change."""
+        self._wakers_lock = threading.Lock()
 
     @classmethod
     def open(cls, paths: Paths, config: Config, **kw: Any) -> DeskService:
@@ -290,7 +294,9 @@ class DeskService(AccountsMixin, ComposeMixin):
         with self.db.write() as conn:
             pk = workflow.resolve(conn, ref)
             workflow.change(conn, pk, self.agent, changes.changes())
-            return ChangeResult((workflow.ref_of(conn, rows.survivor(conn, pk)),))
+            result = ChangeResult((workflow.ref_of(conn, rows.survivor(conn, pk)),))
+        self.nudge()
+        return result
 
     def bulk_change(self, refs: Iterable[str], changes: ChangeSet) -> ChangeResult:
         """The same change on many tickets, each in its own transaction: one bad ticket (merged
@@ -314,12 +320,15 @@ class DeskService(AccountsMixin, ComposeMixin):
         """Merge `source` into `target`; returns the surviving ticket's ref."""
         with self.db.write() as conn:
             event = workflow.merge(conn, source, target, self.agent)
-            return event.value
+        self.nudge()
+        return event.value
 
     def split(self, ref: str, message_row: int) -> str:
         """Move one message out into a new ticket; returns the new ref."""
         with self.db.write() as conn:
-            return workflow.split(conn, ref, message_row, self.agent)
+            new = workflow.split(conn, ref, message_row, self.agent)
+        self.nudge()
+        return new
 
     def mark_read(self, ref: str) -> None:
         with self.db.write() as conn:

@@ -88,6 +88,8 @@ class AccountsMixin:
     db: Database
     config: Config
     paths: Paths | None
+    _wakers: set[threading.Event]
+    _wakers_lock: threading.Lock
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -230,14 +232,28 @@ class AccountsMixin:
             on_news(SyncNews(account.name, "auth", str(exc)))
             return
         syncer = self._syncer(account, password, on_progress)
+        wake = threading.Event()
 
         def on_report(report: SyncReport) -> None:
             on_news(self._with_outbox(self._news(report), account, password))
 
+        with self._wakers_lock:
+            self._wakers.add(wake)
         try:
-            syncer.watch(stop, on_report)
+            syncer.watch(stop, on_report, wake=wake)
         finally:
+            with self._wakers_lock:
+                self._wakers.discard(wake)
             syncer.close()
+
+    def nudge(self) -> None:
+        """A local change waits to be pushed (a composing mark, a status): wake the background
+        syncs now instead of at their next poll, so colleagues get it within seconds. Without a
+        background sync (the CLI, tests) the change goes out with the next sync, as before."""
+        with self._wakers_lock:
+            wakers = list(self._wakers)
+        for wake in wakers:
+            wake.set()
 
     def _with_outbox(self, news: SyncNews, account: Account, password: str) -> SyncNews:
         if news.state != "online" or account.smtp is None:
@@ -248,6 +264,8 @@ class AccountsMixin:
         from tui_desk.tickets import outbox
 
         report = outbox.drain(self.db, account, password)
+        if report.sent:
+            self.nudge()  # the tickets' new status is a team event
         return replace(news, sent=len(report.sent), failed_sends=tuple(f"{why}" for _i, _k, why in report.failed))
 
     def deliver(self, name: str | None = None) -> SyncNews:
@@ -264,5 +282,7 @@ class AccountsMixin:
             report = outbox.drain(self.db, account, password)
         except ConfigError as exc:
             return SyncNews(account.name, "error", str(exc))
+        if report.sent:
+            self.nudge()  # the tickets' new status is a team event
         return SyncNews(account.name, report.state, report.reason, 0, len(report.sent),
                         tuple(why for _i, _k, why in report.failed))  # fmt: skip

@@ -47,10 +47,17 @@ class ComposeMixin:
     def account(self, name: str | None = None) -> Account:  # provided by AccountsMixin
         raise NotImplementedError
 
+    def nudge(self) -> None:  # provided by AccountsMixin
+        raise NotImplementedError
+
     def open_reply(self, ref: str, mode: str = "reply") -> Draft:
         """A reply (or "reply_all") draft, stored at once: typing is saved from the first key.
-        It goes out through the account the ticket's mail came in on (`reply_account`)."""
-        return composer.open_reply(self.db, self.config, self.reply_account(ref), ref, mode)
+        It goes out through the account the ticket's mail came in on (`reply_account`). The
+        colleagues see the ticket as being answered as soon as the background sync pushed the
+        mark (it is nudged: seconds)."""
+        draft = composer.open_reply(self.db, self.config, self.reply_account(ref), ref, mode)
+        self.nudge()
+        return draft
 
     def reply_account(self, ref: str) -> Account:
         """The account replies to ticket `ref` are sent from (not simply the first one)."""
@@ -67,11 +74,21 @@ class ComposeMixin:
         return composer.open_new(self.db, self.config, self.account(), to, subject)
 
     def still_writing(self, draft: Draft) -> None:
-        """Refresh the agent's "being answered by" mark while they type (it expires otherwise)."""
+        """Set or refresh the agent's "being answered by" mark while the composer is open (a
+        draft taken up again, typing): it expires after half an hour otherwise."""
         if draft.ticket_ref and draft.mode != "new":
             from tui_desk.tickets.collisions import note_composing
 
-            note_composing(self.db, draft.ticket_ref, draft.agent, draft.opened_at)
+            if note_composing(self.db, draft.ticket_ref, draft.agent, draft.opened_at):
+                self.nudge()
+
+    def done_writing(self, draft: Draft) -> None:
+        """The composer closed (the draft is kept): nobody is writing this reply now."""
+        if draft.ticket_ref and draft.mode != "new":
+            from tui_desk.tickets.collisions import done_composing
+
+            if done_composing(self.db, draft.ticket_ref, draft.agent):
+                self.nudge()
 
     def drafts_for(self, ref: str) -> list[Draft]:
         return composer.drafts_for(self.db, ref)
@@ -81,6 +98,7 @@ class ComposeMixin:
 
     def discard(self, draft: Draft) -> None:
         composer.discard(self.db, draft)
+        self.nudge()  # the mark's clear
 
     # -- templates ----------------------------------------------------------------------------
     def customer_language(self, draft: Draft) -> str:
@@ -156,8 +174,10 @@ class ComposeMixin:
         from tui_desk.tickets import outbox
 
         try:
-            return outbox.enqueue(self.db, draft, self.config, self.account(draft.account or None), force=force)
+            item = outbox.enqueue(self.db, draft, self.config, self.account(draft.account or None), force=force)
         except outbox.ReplyProblems as exc:
             raise SendRefused(exc.problems) from None
         except (HeaderInjection, AttachmentError, outbox.AutoReplyRefused, ValueError) as exc:
             raise SendRefused([str(exc)]) from None
+        self.nudge()  # the mark's clear
+        return item

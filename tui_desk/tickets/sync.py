@@ -3,7 +3,8 @@
 `AccountSync.run_once()` brings the local replica up to date and returns a report; it never
 raises for expected failures: a `MailError` becomes the account's state (offline, auth, tls,
 protocol) with a plain reason, and nothing stored locally is touched. `watch()` keeps doing
-that, woken by IDLE (or polling where IDLE is missing), reconnecting with backoff after drops.
+that, woken by IDLE (or polling where IDLE is missing), or by the app when a local change
+(a composing mark, a status) should reach the team now, reconnecting with backoff after drops.
 """
 
 from __future__ import annotations
@@ -180,14 +181,20 @@ class AccountSync:
         *,
         poll_seconds: float = POLL_SECONDS,
         first_backoff: float = 2.0,
+        wake: threading.Event | None = None,
     ) -> None:
         """Sync, then wait for news (IDLE on the first folder, or polling), until `stop` is set.
 
+        `wake`, when set, ends the wait within a second: a local change is pending and should
+        be pushed now rather than at the next poll (IDLE only reports the server's news).
         After a failure it retries with exponential backoff (2 s doubling to 5 min); auth and TLS
         failures back off too, since the user may be fixing the settings meanwhile.
         """
         backoff = first_backoff
+        if wake is None:
+            wake = threading.Event()
         while not stop.is_set():
+            wake.clear()  # what is pending now goes out in this pass; a later change sets it again
             report = self.run_once()
             if on_report:
                 on_report(report)
@@ -199,7 +206,7 @@ class AccountSync:
                 continue
             backoff = first_backoff
             try:
-                self._wait_for_news(stop, poll_seconds)
+                self._wait_for_news(stop, poll_seconds, wake)
             except MailError as exc:
                 with self.db.write() as conn:
                     st.set_account_status(conn, self.account_id, exc.kind, str(exc))
@@ -208,13 +215,16 @@ class AccountSync:
                     on_report(SyncReport(self.account.name, exc.kind, str(exc)))
                 stop.wait(backoff)
 
-    def _wait_for_news(self, stop: threading.Event, poll_seconds: float) -> None:
+    def _wait_for_news(self, stop: threading.Event, poll_seconds: float, wake: threading.Event) -> None:
         """Return when the server pushes news, after `poll_seconds` (other folders get checked
-        then), or soon after `stop` is set."""
+        then), or soon after `stop` or `wake` is set."""
+        if wake.is_set():
+            return  # changed during the pass that just ended: push it now
         session = self._session()
         deadline = time.monotonic() + min(poll_seconds, IDLE_RENEW_SECONDS)
         if not session.idle_supported:
-            stop.wait(max(0.0, deadline - time.monotonic()))
+            while not (stop.is_set() or wake.is_set()) and time.monotonic() < deadline:
+                stop.wait(min(1.0, max(0.0, deadline - time.monotonic())))
             return
         watched = self.account.folders[0]
         status = session.select(watched, readonly=True)
@@ -225,7 +235,7 @@ class AccountSync:
             return  # mail arrived between the sync and this SELECT: IDLE would not report it
         session.idle_start()
         try:
-            while not stop.is_set() and time.monotonic() < deadline:
+            while not (stop.is_set() or wake.is_set()) and time.monotonic() < deadline:
                 if session.idle_check(timeout=min(1.0, max(0.05, deadline - time.monotonic()))):
                     return
         finally:

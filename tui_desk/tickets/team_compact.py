@@ -28,6 +28,12 @@ Why this is safe:
   on; a merge or split is never deleted (it still moves mail that arrives later).
 * Without UIDPLUS nothing is deleted: a plain EXPUNGE would take other clients' \\Deleted mail
   with it. The snapshots still go out (they are ordinary events).
+
+Composing marks ("being answered by") need no snapshot: they are never folded, and worthless
+once expired (half an hour). They travel in messages of their own (header
+`X-TuiDesk-Ephemeral`), which step 3 also finds by SEARCH HEADER a day after they were sent and
+deletes once every event in them has expired; a message mixing marks with state events (none
+of ours does) goes when both rules allow.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ HORIZON = timedelta(days=30)
 EVERY = timedelta(days=1)
 FETCH_BATCH = 200
 SEARCH_SLACK = timedelta(days=2)
+EPHEMERAL_AFTER = timedelta(days=1)
+"""Composing-mark messages are looked at once they are this old (expired long before)."""
 REFS_PER_TRANSACTION = 200
 
 
@@ -124,26 +132,30 @@ class EventLogCompactor:
         Call only after the snapshots were pushed (pending ones do not count anyway)."""
         with self.db.read() as conn:
             state = st.find_folder(conn, self.account_id, self.folder)
-            if state is None or not state.uidnext or not store.has_snapshots(conn):
+            if state is None or not state.uidnext:
                 return 0
+            snapshots = store.has_snapshots(conn)
         if not self.session.uidplus:
-            self.report.skipped = "the server has no UIDPLUS, so old event messages stay"
+            if snapshots:
+                self.report.skipped = "the server has no UIDPLUS, so old event messages stay"
             return 0
         try:
-            return self._delete(state)
+            return self._delete(state, snapshots=snapshots)
         except ProtocolError as exc:  # e.g. a shared folder we may not delete from: try tomorrow
             self.report.skipped = f"old event messages stay: {exc}"
             return 0
 
-    def _delete(self, state: st.FolderState) -> int:
+    def _delete(self, state: st.FolderState, *, snapshots: bool) -> int:
         status = self.session.select(self.folder, readonly=False)
         if status.uidvalidity != state.uidvalidity:
             return 0  # the folder was re-created since our pull: judge it after the next pull
         # Messages the server received after the horizon hold newer events that no snapshot can
-        # cover yet, so they are not even downloaded. SEARCH BEFORE counts whole days in the
-        # server's time zone: two days of slack, the coverage check below decides anyway.
+        # cover yet, so they are not even downloaded (without snapshots, none is covered). SEARCH
+        # BEFORE counts whole days in the server's time zone: two days of slack, the coverage
+        # check below decides anyway. Composing marks are looked at a day after they were sent.
         cutoff = self.now - self.policy.horizon + SEARCH_SLACK
-        applied = [u for u in self.session.uids_before(cutoff) if u < state.uidnext]
+        old = self.session.uids_before(cutoff) if snapshots else []
+        applied = sorted(u for u in {*old, *self._mark_messages()} if u < state.uidnext)
         doomed: list[int] = []
         if applied:
             fetcher = self.fetcher_factory()
@@ -158,12 +170,21 @@ class EventLogCompactor:
             self.report.deleted += len(doomed)
         return len(doomed)
 
+    def _mark_messages(self) -> list[int]:
+        """UIDs of the messages holding only composing marks, a day old or more. A server that
+        cannot SEARCH HEADER keeps them until the horizon, like any other event message."""
+        try:
+            return self.session.search(["BEFORE", (self.now - EPHEMERAL_AFTER).date(),
+                                        "HEADER", events.EPHEMERAL_HEADER, "composing"])  # fmt: skip
+        except ProtocolError:
+            return []
+
     def _covered(self, raw: bytes) -> bool:
         decoded = events.decode_report(raw)
         if decoded.problems or not decoded.events:
             return False  # never delete what we cannot read: another version may need it
         with self.db.read() as conn:
-            return events.compacted(conn, decoded.events, on_server=True)
+            return events.compacted(conn, decoded.events, on_server=True, now=self.now)
 
     def finish(self) -> None:
         """Record the run as done (only after step 3, so an interrupted run is retried)."""

@@ -9,6 +9,10 @@ APPEND succeeded (a crash in between appends it twice, which applies once), and 
 UIDNEXT advances only after what it covers is applied. Changes made offline wait in the table
 and go out on the next successful sync. Once a day, after the pull, the old part of the log is
 compacted on the server too (see `team_compact`).
+
+Composing marks ("being answered by") go out in messages of their own after the state events:
+the app nudges the sync after a composer opens or closes, so they are in the folder within
+seconds, and compaction can delete such messages a day later (see `composing`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from tui_desk.mail.fastfetch import FastFetcher
 from tui_desk.mail.imap import ImapSession
 from tui_desk.storage import sync_state as st
 from tui_desk.storage.db import Database
-from tui_desk.tickets import events
+from tui_desk.tickets import composing, events
+from tui_desk.tickets.model import EPHEMERAL_FIELDS
 from tui_desk.tickets.team_compact import AUTOMATIC, CompactPolicy, CompactReport, EventLogCompactor
 
 EVENTS_PARENT = "TuiDesk"
@@ -34,7 +39,10 @@ MAX_MESSAGE_BYTES = 1_000_000
 class TeamReport:
     pushed: int = 0
     received: int = 0
+    """State events read (composing marks are counted in `marks`: they change no ticket)."""
     applied: int = 0
+    marks: int = 0
+    """Composing marks and clears read that changed what this machine shows."""
     compaction: CompactReport | None = None
     """Set when this run compacted the event log."""
 
@@ -75,6 +83,21 @@ class TeamSync:
         report.compaction = compactor.report
 
     def _push(self, report: TeamReport) -> None:
+        self._push_events(report)
+        self._push_marks(report)
+
+    def _push_marks(self, report: TeamReport) -> None:
+        """All pending marks and clears in one message (a handful: one per open composer)."""
+        with self.db.read() as conn:
+            batch = composing.pending(conn)[: events.MAX_EVENTS_PER_MESSAGE]
+        if not batch:
+            return
+        self.session.append(self.folder, events.encode(batch, sender=self.agent), flags=["\\Seen"])
+        with self.db.write() as conn:
+            composing.mark_pushed(conn, batch)
+        report.pushed += len(batch)
+
+    def _push_events(self, report: TeamReport) -> None:
         while True:
             with self.db.read() as conn:
                 batch = events.pending(conn)
@@ -107,8 +130,11 @@ class TeamSync:
                 with self.db.write() as conn:
                     for item in fetched:
                         batch = events.decode(item.raw)
-                        report.received += len(batch)
-                        report.applied += len(events.apply_remote(conn, batch))
+                        marks = sum(1 for e in batch if e.field in EPHEMERAL_FIELDS)
+                        report.received += len(batch) - marks
+                        new = events.apply_remote(conn, batch)
+                        report.marks += sum(1 for e in new if e.field in EPHEMERAL_FIELDS)
+                        report.applied += sum(1 for e in new if e.field not in EPHEMERAL_FIELDS)
         with self.db.write() as conn:
             st.save_folder_state(conn, folder.id, uidvalidity=status.uidvalidity, uidnext=status.uidnext,
                                  highestmodseq=status.highestmodseq)  # fmt: skip

@@ -22,6 +22,7 @@ from tui_desk.storage.migrations import (
     v005_fts_batches,
     v006_keywords,
     v007_compaction,
+    v008_composing_events,
 )
 from tui_desk.storage.migrations.step import Migration
 
@@ -30,7 +31,8 @@ class SchemaTooNew(RuntimeError):
     """The database was written by a newer tui-desk; opening it would risk data loss."""
 
 
-STEPS = (v001_base, v002_tickets, v003_sync, v004_replies, v005_fts_batches, v006_keywords, v007_compaction)
+STEPS = (v001_base, v002_tickets, v003_sync, v004_replies, v005_fts_batches, v006_keywords, v007_compaction,
+         v008_composing_events)
 MIGRATIONS: list[Migration] = [module.MIGRATION for module in STEPS]
 LATEST = MIGRATIONS[-1].version
 
