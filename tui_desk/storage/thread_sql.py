@@ -4,7 +4,7 @@ messages a batch looks at (the pending writes are `thread_batch.Workset`'s).
 Kept apart from `storage/tickets.py` (ticket rows and keys) so each stays small; like it, this
 runs inside the caller's transaction on the raw cursor. The rules live in `tickets.threading`.
 A cached row is never older than the database's: every write to a ticket during a batch goes
-through the cache (or through SQL followed by `update_cached`).
+through the cache first (the database may lag until `Workset.flush`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from tui_desk.storage.db import cursor, to_db_time
+from tui_desk.storage.db import cursor
 from tui_desk.storage.tickets import db_time
 
 COLS = ("id", "ref", "root", "root_pinned", "status", "automatic", "merged_into", "follow_up_of", "split_from",
-        "created_at", "updated_at", "requester_addr", "subject_key", "last_message_at", "hidden", "message_count")  # fmt: skip
+        "created_at", "updated_at", "requester_addr", "subject_key", "last_message_at", "hidden", "message_count",
+        "solved_at")  # fmt: skip
 TICKET = f"SELECT {', '.join(COLS)} FROM tickets"
 MEMBER = ("SELECT id, date, subject, from_name, from_addr, to_addrs, cc_addrs, snippet, ours, auto_submitted, "
            "duplicate_of, removed, message_id, in_reply_to, refs, thread_kind FROM messages WHERE ticket_id = ?")  # fmt: skip
@@ -28,7 +29,7 @@ _ROW = ("id, message_id, message_id_synthetic, in_reply_to, refs, subject, from_
         "thread_kind")  # fmt: skip
 NEW = {"root_pinned": False, "status": "new", "automatic": False, "merged_into": None, "follow_up_of": None,
         "split_from": None, "requester_addr": "", "subject_key": "", "last_message_at": None, "hidden": True,
-        "message_count": 0}  # fmt: skip
+        "message_count": 0, "solved_at": None}  # fmt: skip
 """Column defaults of a new ticket row (see `migrations`)."""
 SUMMARY = ("subject", "subject_key", "requester_addr", "requester_name", "requester_domain", "created_at",
             "last_message_at", "updated_at", "first_response_at", "snippet", "message_count", "automatic", "hidden")  # fmt: skip
@@ -77,19 +78,27 @@ def with_events(conn: Connection, pks: Iterable[int]) -> set[int]:
     )}  # fmt: skip
 
 
+def _addresses(to: str, cc: str) -> set[str]:
+    """The addresses of stored To and Cc (JSON lists of [name, address]), lower-case."""
+    return {p[1].lower() for p in json.loads(to or "[]") + json.loads(cc or "[]") if len(p) > 1 and p[1]}
+
+
 class Members:
     """A ticket's messages as threading sees them: addresses, thread headers and the running
     summary (`tickets.refresh_summary` over the same rows, kept up to date one row at a time)."""
 
-    __slots__ = ("addrs", "auto", "customer", "first", "heads", "last", "n", "ours")
+    __slots__ = ("addrs", "auto", "customer", "first", "heads", "human", "last", "n", "ours", "robot")
+    _EARLIEST = ("first", "human", "customer", "robot", "ours")
 
     def __init__(self) -> None:
         self.addrs: list[tuple[str, str, str]] = []
         self.heads: list[tuple[str, str, str, str, str]] = []
         self.n, self.auto = 0, True
-        self.first: tuple[Any, ...] | None = None
+        self.first: tuple[Any, ...] | None = None  # the earliest message
         self.last: tuple[Any, ...] | None = None
-        self.customer: tuple[Any, ...] | None = None
+        self.human: tuple[Any, ...] | None = None  # the earliest not sent by a robot
+        self.customer: tuple[Any, ...] | None = None  # the earliest of the customer's (not a robot's)
+        self.robot: tuple[Any, ...] | None = None  # the earliest robot's, not ours
         self.ours: tuple[Any, ...] | None = None
 
     def add(self, m: tuple[Any, ...]) -> None:
@@ -105,38 +114,58 @@ class Members:
         key = (date, mid)
         self.n += 1
         self.auto = self.auto and bool(auto)
-        if self.first is None or key < (self.first[1], self.first[0]):
-            self.first = m
         if self.last is None or key > (self.last[1], self.last[0]):
             self.last = m
-        side = "ours" if ours else "customer"
+        if self.first is None or key < (self.first[1], self.first[0]):
+            self.first = m
+        if not auto and (self.human is None or key < (self.human[1], self.human[0])):
+            self.human = m
+        side = "ours" if ours else "robot" if auto else "customer"
         best = getattr(self, side)
         if best is None or key < (best[1], best[0]):
             setattr(self, side, m)
+
+    def merge(self, other: Members) -> None:
+        """Take in another ticket's messages (it is being joined into this one)."""
+        self.addrs += other.addrs
+        self.heads += other.heads
+        self.n += other.n
+        self.auto = self.auto and other.auto
+        for side in self._EARLIEST:
+            mine, theirs = getattr(self, side), getattr(other, side)
+            if mine is None or (theirs is not None and (theirs[1], theirs[0]) < (mine[1], mine[0])):
+                setattr(self, side, theirs)
+        if self.last is None or (other.last is not None and (other.last[1], other.last[0]) > (self.last[1], self.last[0])):
+            self.last = other.last
+
+    def senders(self) -> set[str]:
+        """Who wrote the ticket's mail."""
+        return {frm.lower() for frm, _to, _cc in self.addrs}
 
     def addresses(self) -> set[str]:
         found: set[str] = set()
         for frm, to, cc in self.addrs:
             found.add(frm.lower())
-            for pair in json.loads(to or "[]") + json.loads(cc or "[]"):
-                if len(pair) > 1 and pair[1]:
-                    found.add(pair[1].lower())
+            found |= _addresses(to, cc)
         return found
 
     def summary(self, row: dict[str, Any], subject: Callable[[str], tuple[str, str]]) -> tuple[Any, ...] | None:
         """What `tickets.refresh_summary` writes (`SUMMARY`, in order) onto the ticket `row`;
         None when it has no messages (then it writes message_count = 0, hidden = 1)."""
-        first, last, customer = self.first, self.last, self.customer
+        first, last = self.first, self.last
         if first is None or last is None:
             return None
+        human, customer = self.human or first, self.customer
+        to = [a for a in json.loads(human[5] or "[]") if len(a) > 1] if customer is None and self.ours else []
+        if customer is None and not to:
+            customer = self.robot  # a robot is the requester only if nobody else wrote
         if customer is not None:
             addr, name = customer[4].lower(), customer[3]
         else:  # we wrote first: the customer is whom we wrote to
-            to = [a for a in json.loads(first[5] or "[]") if len(a) > 1]
             addr, name = (to[0][1].lower(), to[0][0]) if to else ("", "")
         response = self.ours[1] if self.ours is not None and customer is not None else None
         updated = max(last[1], row["updated_at"]) if row["updated_at"] else last[1]
-        return (*subject(first[2]), addr, name, addr.rpartition("@")[2], first[1], last[1], updated, response,
+        return (*subject(human[2]), addr, name, addr.rpartition("@")[2], first[1], last[1], updated, response,
                 last[7], self.n, self.auto, row["merged_into"] is not None)  # fmt: skip
 
     def thread_headers(self) -> list[tuple[str, str, list[str], Any, str]]:
@@ -146,18 +175,14 @@ class Members:
 
 
 class TicketCache:
-    """Ticket rows by id and ref, and what `subject_candidates` needs, read once per batch."""
+    """Ticket rows by id and ref, read once per batch."""
 
     def __init__(self, conn: Connection) -> None:
-        self.cur = cursor(conn)
+        self.conn, self.cur = conn, cursor(conn)
         self.tickets: dict[int, dict[str, Any] | None] = {}
         self.by_ref: dict[str, int | None] = {}
         self.children: dict[int, set[int]] = {}  # merged_into -> cached tickets
         self.folders: dict[int | None, tuple[str, str]] = {None: ("", "")}
-        self.by_subject: dict[tuple[str, str], set[int]] = {}  # (requester, subject key) -> cached tickets
-        self.subject_of: dict[int, tuple[str, str]] = {}
-        self.customers: set[str] = set()  # requesters whose visible tickets are in `light`
-        self.light: dict[tuple[str, str], list[tuple[int, str | None, int]]] = {}
 
     def _cache(self, values: Sequence[Any]) -> dict[str, Any]:
         row = dict(zip(COLS, values, strict=True))
@@ -168,7 +193,6 @@ class TicketCache:
             self.children.setdefault(row["merged_into"], set()).add(row["id"])
         self.tickets[row["id"]] = row
         self.by_ref[row["ref"]] = row["id"]
-        self._index(row["id"], row)
         return row
 
     def ticket(self, pk: int) -> dict[str, Any] | None:
@@ -176,6 +200,14 @@ class TicketCache:
             hit = self.cur.execute(f"{TICKET} WHERE id = ?", (pk,)).fetchone()
             self.tickets[pk] = self._cache(hit) if hit else None
         return self.tickets[pk]
+
+    def cache_tickets(self, pks: Iterable[int]) -> None:
+        """Read the rows of these tickets (those not cached yet) in a few queries."""
+        for chunk in chunks([pk for pk in dict.fromkeys(pks) if pk not in self.tickets]):
+            for r in self.cur.execute(f"{TICKET} WHERE id IN ({marks(chunk)})", chunk):
+                self._cache(r)
+            for pk in chunk:
+                self.tickets.setdefault(pk, None)
 
     def pk_for_ref(self, ref: str) -> int | None:
         if ref not in self.by_ref:
@@ -197,57 +229,17 @@ class TicketCache:
             pk = row["merged_into"]
         return pk
 
+    def closed_hlc(self, ref: str) -> str | None:
+        """The clock of the latest write of status "closed" to ticket `ref` (None if none is
+        kept: never closed, or compacted into a snapshot)."""
+        hit = self.cur.execute(
+            "SELECT MAX(hlc) FROM events WHERE ticket = ? AND field = 'status' AND op = 'set' AND value = 'closed'",
+            (ref,),
+        ).fetchone()
+        return hit[0] if hit else None
+
     def folder(self, folder_id: int | None) -> tuple[str, str]:
         if folder_id not in self.folders:
             hit = self.cur.execute("SELECT name, special_use FROM folders WHERE id = ?", (folder_id,)).fetchone()
             self.folders[folder_id] = (hit[0], hit[1]) if hit else ("", "")
         return self.folders[folder_id]
-
-    def load_customers(self, customers: Iterable[str]) -> None:
-        """Note the visible tickets of these requesters, for `subject_candidates`: a ticket's row in
-        the database changes only through the cache, so a ticket that is not cached still looks the
-        way it was noted."""
-        wanted = [c for c in dict.fromkeys(customers) if c not in self.customers]
-        self.customers.update(wanted)
-        for chunk in chunks(wanted):
-            for pk, addr, key, last, auto in self.cur.execute(
-                "SELECT id, requester_addr, subject_key, last_message_at, automatic FROM tickets "
-                f"WHERE hidden = 0 AND requester_addr IN ({marks(chunk)})", chunk,
-            ):  # fmt: skip
-                self.light.setdefault((addr, key), []).append((pk, last, auto))
-
-    def subject_candidates(self, customers: Sequence[str], subject_key: str, since: Any, until: Any) -> list[int]:
-        """Open-for-threading tickets of these customers with this normalised subject, newest first
-        (SQL: hidden = 0, requester_addr IN customers, subject_key, automatic = 0, last_message_at
-        BETWEEN), answered from the cached rows and, for the others, what `load_customers` noted."""
-        if not customers or not subject_key:
-            return []
-        if not self.customers.issuperset(customers):
-            self.load_customers(customers)
-        found: dict[int, str] = {}
-        for customer in customers:
-            for pk in self.by_subject.get((customer, subject_key), ()):
-                row = self.tickets[pk]
-                if row and not row["hidden"] and not row["automatic"] and row["last_message_at"] is not None:
-                    found[pk] = row["last_message_at"]
-            for pk, last, auto in self.light.get((customer, subject_key), ()):
-                if pk not in self.tickets and not auto and last is not None:
-                    found[pk] = last
-        if found:
-            lo, hi = to_db_time(since), to_db_time(until)
-            found = {pk: last for pk, last in found.items() if lo <= last <= hi}  # type: ignore[operator]
-        return sorted(found, key=lambda pk: (found[pk], pk), reverse=True)
-
-    def _index(self, pk: int, row: dict[str, Any]) -> None:
-        key = (row["requester_addr"], row["subject_key"])
-        old = self.subject_of.get(pk)
-        if old != key:
-            if old is not None:
-                self.by_subject[old].discard(pk)
-            self.subject_of[pk] = key
-            self.by_subject.setdefault(key, set()).add(pk)
-
-    def update_cached(self, pk: int) -> None:
-        hit = self.cur.execute(f"{TICKET} WHERE id = ?", (pk,)).fetchone()
-        if hit:
-            self._cache(hit)

@@ -154,9 +154,11 @@ def add_keys(conn: Connection, pk: int, keys: Iterable[tuple[str, str]]) -> None
 
 
 def owner_of_key_ref(conn: Connection, ref: str) -> int | None:
-    """A ticket that has seen a Message-ID whose ref is `ref` (the same conversation, other root)."""
+    """A ticket that has seen a Message-ID whose ref is `ref` (the same conversation, other root).
+    Rows starting with "<" are threading's waits (`thread_waitrows.WAIT`), not Message-IDs seen."""
     hit = cursor(conn).execute(
-        "SELECT ticket_id FROM thread_keys WHERE key_ref = ? ORDER BY ticket_id LIMIT 1", (ref,)
+        "SELECT ticket_id FROM thread_keys WHERE key_ref = ? AND msgid NOT LIKE '<%' ORDER BY ticket_id LIMIT 1",
+        (ref,),
     ).fetchone()
     return int(hit[0]) if hit else None
 
@@ -179,19 +181,26 @@ def stubs_with_refs(conn: Connection, refs: Iterable[str], exclude: int) -> list
 
 def move_ticket_contents(conn: Connection, src: int, dst: int) -> None:
     """Move messages, keys, notes and audit lines of `src` to `dst`; mark `src` merged into `dst`."""
+    move_tickets_contents(conn, [(src, dst)])
+
+
+def move_tickets_contents(conn: Connection, moves: Sequence[tuple[int, int]]) -> None:
+    """`move_ticket_contents` for each (src, dst), in order (a later move may move an earlier
+    one's dst on), one statement of each kind for all of them."""
+    if not moves:
+        return
     cur = cursor(conn)
-    cur.execute("UPDATE messages SET ticket_id = ? WHERE ticket_id = ?", (dst, src))
-    cur.execute("INSERT OR IGNORE INTO thread_keys SELECT msgid, ?, key_ref FROM thread_keys WHERE ticket_id = ?",
-                (dst, src))  # fmt: skip
-    cur.execute("DELETE FROM thread_keys WHERE ticket_id = ?", (src,))
-    cur.execute("UPDATE audit SET ticket_id = ? WHERE ticket_id = ?", (dst, src))
-    cur.execute("UPDATE notes SET ticket_id = ? WHERE ticket_id = ?", (dst, src))
-    cur.execute("UPDATE tickets SET merged_into = ? WHERE merged_into = ?", (dst, src))
-    cur.execute(
-        "UPDATE tickets SET merged_into = ?, hidden = 1, message_count = 0 WHERE id = ?", (dst, src)
-    )
-    cur.execute(
-        "UPDATE tickets SET unread = MAX(unread, (SELECT unread FROM tickets WHERE id = ?)) WHERE id = ?", (src, dst)
+    back = [(dst, src) for src, dst in moves]
+    cur.executemany("UPDATE messages SET ticket_id = ? WHERE ticket_id = ?", back)
+    cur.executemany("INSERT OR IGNORE INTO thread_keys SELECT msgid, ?, key_ref FROM thread_keys WHERE ticket_id = ?",
+                    back)  # fmt: skip
+    cur.executemany("DELETE FROM thread_keys WHERE ticket_id = ?", [(src,) for src, _dst in moves])
+    cur.executemany("UPDATE audit SET ticket_id = ? WHERE ticket_id = ?", back)
+    cur.executemany("UPDATE notes SET ticket_id = ? WHERE ticket_id = ?", back)
+    cur.executemany("UPDATE tickets SET merged_into = ? WHERE merged_into = ?", back)
+    cur.executemany("UPDATE tickets SET merged_into = ?, hidden = 1, message_count = 0 WHERE id = ?", back)
+    cur.executemany(
+        "UPDATE tickets SET unread = MAX(unread, (SELECT unread FROM tickets WHERE id = ?)) WHERE id = ?", moves
     )
 
 
@@ -261,11 +270,15 @@ def refresh_summary(conn: Connection, pk: int, subject_key_of: Any, display_subj
         cur.execute("UPDATE tickets SET message_count = 0, hidden = 1 WHERE id = ?", (pk,))
         return
     first, last = rows[0], rows[-1]
-    customer = next((r for r in rows if not r[6]), None)
+    # subject and requester from people's mail: a robot's only if nobody else wrote
+    human = next((r for r in rows if not r[7]), first)
+    customer = next((r for r in rows if not r[6] and not r[7]), None)
+    to = [a for a in json.loads(human[4] or "[]") if len(a) > 1] if customer is None and human[6] else []
+    if customer is None and not to:
+        customer = next((r for r in rows if not r[6]), None)
     if customer is not None:
         req_addr, req_name = customer[3].lower(), customer[2]
     else:  # we wrote first: the customer is whom we wrote to
-        to = [a for a in json.loads(first[4] or "[]") if len(a) > 1]
         req_addr, req_name = (to[0][1].lower(), to[0][0]) if to else ("", "")
     created = first[0]
     first_response = next((r[0] for r in rows if r[6] and r[0] >= created and customer is not None), None)
@@ -276,7 +289,7 @@ def refresh_summary(conn: Connection, pk: int, subject_key_of: Any, display_subj
         "UPDATE tickets SET subject = ?, subject_key = ?, requester_addr = ?, requester_name = ?, "
         "requester_domain = ?, created_at = ?, last_message_at = ?, updated_at = ?, first_response_at = ?, "
         "snippet = ?, message_count = ?, automatic = ?, hidden = ? WHERE id = ?",
-        (display_subject_of(first[1]), subject_key_of(first[1]), req_addr, req_name,
+        (display_subject_of(human[1]), subject_key_of(human[1]), req_addr, req_name,
          req_addr.rpartition("@")[2], created, last[0], updated, first_response, last[5], len(rows),
          automatic, hidden_row is not None and hidden_row[0] is not None, pk),
     )  # fmt: skip

@@ -9,117 +9,90 @@ Order of evidence, strongest first:
 3. Message-ID / In-Reply-To / References (JWZ-style: every id a ticket has seen is a key;
    missing and reordered headers are fine because any shared id links);
 4. our ticket tag in the subject, only if the sender is a participant of that ticket;
-5. the normalised subject, for the same customer within 30 days (never for robots).
-Auto-replies and bounces use 3 only and never join two tickets. A customer's mail to a closed
-ticket starts a follow-up ticket instead. After placing, the conversation's root is
-recomputed (`roots.conversation_root`) so every machine ends with the same ticket id whatever
-order the mail arrived in; two tickets that turn out to be one are joined under that id.
+5. the normalised subject, for the same customer within 30 days, only for mail that names
+   no parent and no tag (never for robots): `thread_subjects`.
+Auto-replies and bounces use 3 only: they join the ticket of the nearest mail they answer and
+never join two tickets; while what they answer is not here they stand apart, marked automatic.
+
+THE ORDER GUARANTEE: two machines holding the same mail end with the same tickets (the same
+sets of messages under the same ids) whatever order and batches it arrived in: oldest first,
+newest first (a first sync), shuffled (an import), one at a time or thousands at once
+(`tests/test_threading_order.py`). So every rule is stated over the set of messages, not over
+what happened to be here, and is applied both ways in time:
+* header keys link whichever side comes first, and our tag joins the ticket it names whatever
+  else placed the message;
+* mail that names something not here yet (an auto-reply's original, a tag's ticket, a tag's
+  sender not yet among the ticket's people) stands apart and waits; it joins when that comes
+  (`thread_waits`);
+* the subject rule compares the dates the mail was written, not when it arrived, and joins
+  every ticket it ties (`thread_subjects`);
+* a ticket's subject and requester come from people's mail, not robots';
+* a ticket's id is derived from its conversation's root, recomputed from its messages after
+  every batch (`roots.conversation_root`); a renamed ticket's old id keeps resolving.
+Not order-free, because they are this machine's state rather than facts about the mail:
+- a customer's mail to a CLOSED ticket starts a follow-up ticket. Whether it does is decided
+  by the mail's Date against when the ticket was closed (not by when the mail arrived), so
+  only mail written after the close starts one, whichever came first; the follow-up is named
+  after its earliest mail. Tickets closed or split off by an agent, and follow-ups, are never
+  joined by threading (that would undo the agent's decision), so while the close stands the
+  result depends on the status;
+- who is one of us (the agents table, the Sent folder).
+Known limits, rare in real mail: a bounce naming two different conversations joins the nearer
+one that is here and moves to a nearer one when it comes, but a reply to the bounce that came
+in between stays where it was; and a customer's tickets are found through the requester and
+the senders of their mail, so when an earlier mail changes a ticket's requester, or our mail
+to a customer sits in a ticket that is not theirs, the subject rule can see a different set.
 
 A batch is threaded one message at a time, oldest first, exactly as if each were threaded on
 its own; only the bookkeeping is per batch: what the batch may touch is loaded in a few queries,
-questions are answered from memory and the changes are written once at the end
-(`storage.thread_batch.Workset`). Joining two tickets is rare and goes through `apply.absorb`.
+questions are answered from memory, joins included, and the changes are written at the end
+(`storage.thread_batch.Workset`).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from tui_desk.storage import thread_batch, thread_sql
+from tui_desk.storage import thread_sql
 from tui_desk.storage import ticket_events as audit_store
 from tui_desk.storage import tickets as rows
-from tui_desk.tickets import apply
-from tui_desk.tickets.ids import ref_for, strip_prefixes, subject_key, tags_in_subject
+from tui_desk.tickets import apply, thread_subjects, thread_waits
+from tui_desk.tickets.ids import ref_for, tags_in_subject
 from tui_desk.tickets.model import SYSTEM_AGENT, Event, Hlc
 from tui_desk.tickets.roots import conversation_root, declared_root
+from tui_desk.tickets.thread_context import Batch, is_loose
 
-SUBJECT_WINDOW = timedelta(days=30)
-EVENTS_FOLDER = "tuidesk/events"
-
-
-def _header(row: dict[str, Any], name: str) -> str:
-    """One header (lower-case `name`) from the stored JSON, parsed only if it may be there."""
-    text = row["headers"] or "{}"
-    if name not in text.lower() and "\\u" not in text:
-        return ""
-    return next((str(v) for k, v in json.loads(text).items() if k.lower() == name), "")
-
-
-class _Batch:
-    """What one `assign` call learns as it goes: team addresses and the tickets it touched."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.w = thread_batch.Workset(conn, subject_key, strip_prefixes)
-        self.agents = rows.agent_addresses(conn)
-        self.touched: set[int] = set()
-        self.reopen: list[Event] = []
-        self.placed: dict[int, int] = {}
-        self.splits: dict[str, str] = {}
-        self.refs: dict[str, str] = {}
-
-    def ref(self, msgid: str) -> str:
-        """`ids.ref_for`, remembered: a batch asks for the same few ids many times."""
-        ref = self.refs.get(msgid)
-        if ref is None:
-            ref = self.refs[msgid] = ref_for(msgid)
-        return ref
-
-    def load(self, batch: list[dict[str, Any]]) -> None:
-        """Everything the batch's messages may ask about, in a few queries."""
-        self.splits = self.w.split_targets([r["message_id"] for r in batch])
-        msgids = [m for r in batch for m in (r["message_id"], r["in_reply_to"], *r["refs"]) if m]
-        refs = [self.ref(m) for m in dict.fromkeys(msgids)]
-        refs += [t for r in batch for t in tags_in_subject(r["subject"])] + list(self.splits.values())
-        self.w.load(msgids, refs, [r["message_id"] for r in batch])
-        self.w.load_customers(r["from_addr"].lower() for r in batch)
-
-    def absorb(self, src: int, dst: int, why: str, at: datetime) -> None:
-        self.w.flush()
-        apply.absorb(self.conn, src, dst, why, at)
-        self.w.absorbed(src, dst)
-
-    def is_ours(self, row: dict[str, Any], folder: tuple[str, str]) -> bool:
-        return row["from_addr"].lower() in self.agents or _is_sent(folder)
-
-    def is_event_message(self, row: dict[str, Any], folder: tuple[str, str]) -> bool:
-        """Our team-sync mail: never a ticket. A stranger's mail claiming to be one still is."""
-        if not _header(row, "x-tuidesk-events"):
-            return False
-        in_events_folder = folder[0].replace(".", "/").lower().endswith(EVENTS_FOLDER)
-        return in_events_folder or row["from_addr"].lower() in self.agents
-
-
-@functools.cache
-def _is_sent(folder: tuple[str, str]) -> bool:
-    name, special = folder
-    leaf = name.replace(".", "/").rsplit("/", 1)[-1].lower()
-    return "\\sent" in special.lower() or leaf in (
-        "sent", "sent items", "sent messages", "sent mail", "poslano", "отправленные",
-    )  # fmt: skip
+SUBJECT_WINDOW = thread_subjects.WINDOW
 
 
 def assign(conn: Connection, message_ids: Sequence[int]) -> dict[int, str]:
     """Thread these stored messages (already-threaded ones are left alone); returns
     message row id -> ticket ref. Runs inside the caller's write transaction."""
-    batch = _Batch(conn)
+    batch = Batch(conn)
     todo = [row for row in thread_sql.rows_for_threading(conn, list(message_ids)) if not row["thread_kind"]]
     batch.load(todo)
     for row in todo:
         _place(batch, row)
     w = batch.w
     survivors = {w.survivor(pk) for pk in batch.touched}
-    for pk in sorted(survivors):
-        survivors.discard(pk)
-        survivors.add(_reroot(batch, pk))
+    todo = set(survivors)
+    for _round in range(4):  # answering a tag joins tickets, which may give them another root
+        for pk in sorted(todo):
+            survivors.discard(pk)
+            survivors.add(_reroot(batch, pk))
+        survivors = {w.survivor(pk) for pk in survivors}
+        w.flush()
+        todo = thread_waits.answer_tags(batch, survivors)
+        if not todo:
+            break
+        survivors |= todo
     w.flush()
+    batch.write_audit()
     folded: set[int] = set()
     apply.record(conn, batch.reopen, pushed=True, defer=folded)
     survivors = {w.survivor(pk) for pk in survivors}
@@ -144,7 +117,7 @@ def catch_up(conn: Connection, chunk: int = 2000) -> int:
     return done
 
 
-def _place(batch: _Batch, row: dict[str, Any]) -> None:
+def _place(batch: Batch, row: dict[str, Any]) -> None:
     w = batch.w
     mid = row["id"]
     folder = w.folder(row["folder_id"])
@@ -160,99 +133,113 @@ def _place(batch: _Batch, row: dict[str, Any]) -> None:
         batch.placed[mid] = pk
         batch.touched.add(pk)
         return
-    pk, kind = _choose(batch, row, ours=ours, auto=auto)
+    loose = not auto and is_loose(row["subject"], row["in_reply_to"], row["refs"])
+    pk, kind = _choose(batch, row, ours=ours, auto=auto, loose=loose)
     w.place(row, pk, kind, ours=ours)
     own = [] if row["message_id_synthetic"] else [row["message_id"]]
     keys = own if auto else [*own, *row["refs"], row["in_reply_to"]]
-    keys = [k for k in dict.fromkeys(keys) if k]
-    w.add_keys(pk, [(k, batch.ref(k)) for k in keys])
-    for stub in w.stubs_with_refs([batch.ref(k) for k in keys], pk):
+    keyed = [(k, batch.ref(k)) for k in dict.fromkeys(keys) if k]
+    w.add_keys(pk, keyed)
+    for stub in w.stubs_with_refs([ref for _k, ref in keyed], pk):
         batch.absorb(stub, pk, "", row["date"])
     if not ours and not auto:
         w.mark_unread(pk)
         if kind not in ("new", "followup"):
             batch.reopen.append(_reopen_event(batch, pk, row))
     w.refresh(pk)
+    thread_waits.answer(batch, pk, keyed, row["date"])
+    pk = w.survivor(pk)
+    if not auto:
+        thread_waits.follow_tags(batch, pk, row, ours=ours)
+        thread_subjects.link(batch, pk, row, loose=loose, ours=ours)
     batch.placed[mid] = pk
     batch.touched.add(pk)
 
 
-def _choose(batch: _Batch, row: dict[str, Any], *, ours: bool, auto: bool) -> tuple[int, str]:
-    """The ticket for one message and how it was chosen."""
+def _choose(batch: Batch, row: dict[str, Any], *, ours: bool, auto: bool, loose: bool) -> tuple[int, str]:
+    """The ticket for one message and how it was chosen (`loose`: subject-only, see `is_loose`)."""
     w = batch.w
     routed = batch.splits.get(row["message_id"])
     if routed is not None:
         return w.survivor(_ticket_for_ref(batch, routed, row["date"], row["message_id"])), "split"
-    parents = [*row["refs"], row["in_reply_to"]]
-    nearest_first = [row["in_reply_to"], *reversed(row["refs"]), row["message_id"]]
-    hits = w.tickets_for_keys([*parents, row["message_id"]])
-    order: list[int] = []
-    for msgid in nearest_first:
-        for pk in hits.get(msgid, []):
-            s = w.survivor(pk)
-            if s not in order:
-                order.append(s)
+    hits = w.tickets_for_keys([*row["refs"], row["in_reply_to"], row["message_id"]])
+    parents = _found(batch, hits, [row["in_reply_to"], *reversed(row["refs"])])
+    answered = _found(batch, hits, [row["message_id"]])  # tickets with mail that answers this one
+    if auto:
+        return _choose_auto(batch, row, hits, answered), "auto"
+    order = list(dict.fromkeys([*parents, *answered]))
     if order:
         target = order[0]
-        if auto:
-            return target, "auto"
-        if not ours and _status(batch, target) == "closed":
-            return _follow_up(batch, row, target), "followup"
-        for other in order[1:]:
-            if _joinable(batch, target, other):
+        if not ours and batch.closed_before(target, row):
+            still_open = [pk for pk in order if not batch.closed_before(pk, row)]
+            if not still_open:
+                return _follow_up(batch, row, target), "followup"
+            target = still_open[0]  # the follow-up this conversation already went on in
+        for other in order:
+            if batch.joinable(target, other):
                 batch.absorb(other, target, "joined", row["date"])
         return target, "refs"
-    if auto:
-        return _new_ticket(batch, row, pinned=True, automatic=True), "auto"
+    tags = tags_in_subject(row["subject"])
     claimed = ""
-    for ref in tags_in_subject(row["subject"]):
+    for ref in tags:
         pk = w.pk_for_ref(ref)
+        pk = w.owner_of_key_ref(ref) if pk is None else pk
         if pk is None:
             continue
         pk = w.survivor(pk)
         if ours or row["from_addr"].lower() in w.participants(pk):
-            if not ours and _status(batch, pk) == "closed":
+            if not ours and batch.closed_before(pk, row):
                 return _follow_up(batch, row, pk), "followup"
             return pk, "tag"
         claimed = claimed or ref
-    if not claimed:
-        key = subject_key(row["subject"])
-        customers = [row["from_addr"].lower()] if not ours else [
-            a.lower() for a in _addresses(row) if a.lower() not in batch.agents
-        ]  # fmt: skip
-        found = w.subject_candidates(customers, key, row["date"] - SUBJECT_WINDOW, row["date"] + SUBJECT_WINDOW)
+    if tags:  # named a ticket that is not here yet, or not open to this sender: `_place` waits
+        pk = _new_ticket(batch, row, pinned=bool(claimed), claimed_tag=claimed)
+        if claimed:
+            w.flush(only=())  # the audit line refers to the new row
+            audit_store.add_system_audit(batch.conn, pk, row["date"], "claimed_tag", "", claimed)
+        return pk, "new"
+    if loose:
+        found = thread_subjects.find(batch, row, ours=ours)
         if found:
-            if not ours and _status(batch, found[0]) == "closed":
+            if not ours and batch.closed_before(found[0], row):
                 return _follow_up(batch, row, found[0]), "followup"
             return found[0], "subject"
-    pk = _new_ticket(batch, row, pinned=bool(claimed), claimed_tag=claimed)
-    if claimed:
-        batch.w.flush()  # the audit line refers to the new row
-        audit_store.add_system_audit(batch.conn, pk, row["date"], "claimed_tag", "", claimed)
-    return pk, "new"
+    return _new_ticket(batch, row, pinned=False), "new"
 
 
-def _addresses(row: dict[str, Any]) -> list[str]:
-    """To and Cc addresses of a stored row (JSON lists of [name, address])."""
-    pairs = json.loads(row["to_addrs"] or "[]") + json.loads(row["cc_addrs"] or "[]")
-    return [a[1] for a in pairs if len(a) > 1]
+def _found(batch: Batch, hits: dict[str, list[int]], msgids: Sequence[str]) -> list[int]:
+    """The tickets that have seen these Message-IDs, in the given order, each once."""
+    out: list[int] = []
+    for msgid in msgids:
+        for pk in hits.get(msgid, ()):
+            s = batch.w.survivor(pk)
+            if s not in out:
+                out.append(s)
+    return out
 
 
-def _status(batch: _Batch, pk: int) -> str:
-    ticket = batch.w.ticket(pk)
-    return str(ticket["status"]) if ticket else ""
+def _choose_auto(batch: Batch, row: dict[str, Any], hits: dict[str, list[int]], answered: list[int]) -> int:
+    """An auto-reply or bounce joins the ticket of the nearest mail it answers that is here, and
+    mail answering *it* (whose ticket saw its id) follows it there; with nothing it answers here
+    it stands apart (or with the mail answering it). It waits for the nearer mail that is not
+    here yet (`thread_waits`)."""
+    parents = thread_waits.nearest_parents(row["in_reply_to"], row["refs"])
+    found = next((n for n, p in enumerate(parents) if hits.get(p)), None)
+    if found is not None:
+        target = batch.w.survivor(hits[parents[found]][0])
+    elif answered:
+        target = answered[0]
+    else:
+        target = _new_ticket(batch, row, pinned=False, root=row["message_id"], automatic=True)
+    for other in answered:
+        if batch.joinable(target, other):
+            batch.absorb(other, target, "joined", row["date"])
+    missing = parents if found is None else parents[:found]
+    thread_waits.wait_for_parents(batch, target, row["message_id"], missing, joined=found is not None)
+    return target
 
 
-def _joinable(batch: _Batch, target: int, other: int) -> bool:
-    """Threading joins two tickets only when neither was deliberately kept apart."""
-    a, b = batch.w.ticket(target), batch.w.ticket(other)
-    if a is None or b is None:
-        return False
-    kept_apart = any(t["split_from"] or t["follow_up_of"] or t["automatic"] for t in (a, b))
-    return not kept_apart and "closed" not in (a["status"], b["status"])
-
-
-def _free_ref(batch: _Batch, root: str) -> str:
+def _free_ref(batch: Batch, root: str) -> str:
     """`apply.free_ref`, answered from the batch."""
     for length in range(8, 17):
         ref = batch.ref(root) if length == 8 else ref_for(root, length)
@@ -265,7 +252,7 @@ def _free_ref(batch: _Batch, root: str) -> str:
     raise RuntimeError(f"no free ticket id for {root!r}")  # needs a 2^-80 coincidence
 
 
-def _ticket_for_ref(batch: _Batch, ref: str, at: datetime, root: str, **values: Any) -> int:
+def _ticket_for_ref(batch: Batch, ref: str, at: datetime, root: str, **values: Any) -> int:
     """`apply.ticket_for_ref`, answered from the batch; `values` go onto a new row."""
     pk = batch.w.pk_for_ref(ref)
     if pk is not None:
@@ -275,9 +262,11 @@ def _ticket_for_ref(batch: _Batch, ref: str, at: datetime, root: str, **values: 
     return batch.w.create(ref, root, at, **values, **({"merged_into": merged} if merged is not None else {}))
 
 
-def _new_ticket(batch: _Batch, row: dict[str, Any], *, pinned: bool, **values: Any) -> int:
-    """A ticket for a new conversation; a stub from an early team event is reused."""
-    root = row["message_id"] if pinned else declared_root(row)
+def _new_ticket(batch: Batch, row: dict[str, Any], *, pinned: bool, root: str = "", **values: Any) -> int:
+    """A ticket for a new conversation; a stub from an early team event is reused. `root`: its
+    own Message-ID if `pinned` (kept whatever joins it), else what it names (`declared_root`),
+    unless given (an auto-reply's ticket is named after it, until people's mail joins)."""
+    root = root or (row["message_id"] if pinned else declared_root(row))
     ref = _free_ref(batch, root)
     values = {"root_pinned": pinned, **values}
     if (pk := batch.w.pk_for_ref(ref)) is not None:
@@ -287,47 +276,53 @@ def _new_ticket(batch: _Batch, row: dict[str, Any], *, pinned: bool, **values: A
     return batch.w.survivor(pk)
 
 
-def _follow_up(batch: _Batch, row: dict[str, Any], closed: int) -> int:
+def _follow_up(batch: Batch, row: dict[str, Any], closed: int) -> int:
     """A customer wrote to a closed ticket: a new ticket that links back to it (like Zendesk)."""
     pk = _new_ticket(batch, row, pinned=True, follow_up_of=closed)
-    batch.w.flush()  # the audit line refers to the new row
-    audit_store.add_system_audit(batch.conn, pk, row["date"], "follow_up_of", "", _ref(batch, closed))
+    batch.w.flush(only=())  # the audit line refers to the new row
+    audit_store.add_system_audit(batch.conn, pk, row["date"], "follow_up_of", "", batch.ticket_ref(closed))
     return pk
 
 
-def _ref(batch: _Batch, pk: int) -> str:
-    ticket = batch.w.ticket(pk)
-    return ticket["ref"] if ticket else ""
+def _root_of(batch: Batch, ticket: dict[str, Any]) -> str | None:
+    """The root the ticket's messages imply: its conversation's, or for a follow-up (pinned to
+    the mail that started it) the earliest of its mail, whichever arrived first."""
+    heads = batch.w.members_of(ticket["id"]).thread_headers()
+    if not heads:
+        return None
+    if ticket["follow_up_of"] is None:
+        return conversation_root(heads)
+    return min((h[3].isoformat() if h[3] else "", h[0]) for h in heads)[1]
 
 
-def _reroot(batch: _Batch, pk: int) -> int:
+def _reroot(batch: Batch, pk: int) -> int:
     """Give the ticket the id its conversation's root implies, joining the ticket that holds
     that id already. Returns the surviving ticket."""
     w = batch.w
     ticket = w.ticket(pk)
-    if ticket is None or ticket["root_pinned"] or ticket["automatic"]:
+    if ticket is None or ticket["automatic"] or ticket["split_from"]:
         return pk
-    heads = w.members_of(pk).thread_headers()
-    if not heads:
+    if ticket["root_pinned"] and ticket["follow_up_of"] is None:
         return pk
-    root = conversation_root(heads)
+    root = _root_of(batch, ticket)
     if root is None or root == ticket["root"]:
         return pk
     ref = _free_ref(batch, root)
     at = rows.db_time(ticket["created_at"]) or datetime.now(UTC)
     holder = w.pk_for_ref(ref)
-    if holder is None:
-        holder = w.create(ref, root, at)
-    elif w.survivor(holder) != pk:
+    if holder is None:  # the usual case: just a new name
+        batch.rename(pk, ref, root, at)
+        return pk
+    if w.survivor(holder) != pk:
         holder = w.survivor(holder)  # another ticket holds that id: join it
-    held = w.ticket(holder)
+    held = w.ticket(holder)  # else a stub merged into this one holds it: it takes the mail back
     if held is not None and held["ref"] == ref:
         w.update(holder, root=root)
     batch.absorb(pk, holder, "rerooted", at)
     return holder
 
 
-def _reopen_event(batch: _Batch, pk: int, row: dict[str, Any]) -> Event:
+def _reopen_event(batch: Batch, pk: int, row: dict[str, Any]) -> Event:
     """A customer wrote again: reopen if pending or solved *at the time the mail arrived*.
 
     Derived the same way on every machine (same id, same clock from the server's arrival
@@ -335,4 +330,4 @@ def _reopen_event(batch: _Batch, pk: int, row: dict[str, Any]) -> Event:
     when = rows.db_time(row["internaldate"]) or min(row["date"], rows.db_time(row["created_at"]))  # type: ignore[type-var]
     digest = hashlib.sha256(f"reopen\0{row['message_id']}\0{row['content_hash']}".encode()).hexdigest()[:32]
     hlc = Hlc(int(when.timestamp() * 1000), 0, SYSTEM_AGENT)
-    return Event(_ref(batch, pk), "status", "reopen", "open", str(hlc), SYSTEM_AGENT, f"reopen-{digest}")
+    return Event(batch.ticket_ref(pk), "status", "reopen", "open", str(hlc), SYSTEM_AGENT, f"reopen-{digest}")
