@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/sync.py            # 10,000 messages
     .venv/bin/python benchmarks/sync.py --n 100000 --skip-offlineimap
 
-Prints a table and writes benchmarks/results/sync.json. Ratios compare figures of the same run.
+Prints a table and writes benchmarks/results/sync.json (sync-N.json for other sizes). Ratios
+compare figures of the same run.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def main() -> None:
 
     print_table(f"Sync of {args.n:,} messages, Dovecot on 127.0.0.1 (vs raw = raw seconds / these seconds)",
                 rows, ["what", "seconds", "msg/s", "vs raw"])  # fmt: skip
-    path = write_results("sync", rows, {"n": args.n})
+    path = write_results("sync" if args.n == 10_000 else f"sync-{args.n}", rows, {"n": args.n})
     print(f"\nwrote {path}")
 
 
