@@ -243,8 +243,11 @@ class ImapSession:
         """
         return bool(self._call("waiting in IDLE", self.client.idle_check, timeout=timeout))
 
-    def idle_done(self) -> None:
-        self._call("ending IDLE", self.client.idle_done)
+    def idle_done(self) -> bool:
+        """End IDLE; True when the server reported anything on the way out (it re-checks the
+        mailbox before it answers DONE, so news it had not pushed yet arrives here)."""
+        _text, responses = self._call("ending IDLE", self.client.idle_done)
+        return bool(responses)
 
     def noop(self) -> None:
         self._call("checking for news", self.client.noop)
