@@ -96,7 +96,10 @@ def main() -> None:
 
         work = Path(tempfile.mkdtemp(prefix="tdsync"))
         db = Database.in_dir(work / "data")
-        account = Account(name="bench", email=user.address, username=user.name,
+        # The generated mailbox is support@example.test's, replies included: configured as the
+        # account's address, as a real help desk's would be (else "support@" is one customer
+        # with thousands of tickets, which threading handles but no help desk looks like).
+        account = Account(name="bench", email="support@example.test", username=user.name,
                           imap=Server(host.host, host.imap_port, "none"), folders=("INBOX",))  # fmt: skip
         syncer = AccountSync(db, account, user.password)
         first_s, report = timed(syncer.run_once)
@@ -110,10 +113,16 @@ def main() -> None:
         rows.append({"what": "tui-desk first sync + body pass", "seconds": first_s + bodies_s,
                      "msg/s": args.n / (first_s + bodies_s), "vs raw": raw_s / (first_s + bodies_s)})  # fmt: skip
 
-        cpu = time.process_time()
-        nochange_s, report = timed(syncer.run_once)
-        rows.append({"what": "tui-desk no-change resync", "seconds": nochange_s, "msg/s": None,
-                     "vs raw": None, "cpu s": time.process_time() - cpu})  # fmt: skip
+        runs = []
+        for _ in range(5):  # the first after a big sync includes the server's own index upkeep
+            cpu = time.process_time()
+            seconds, report = timed(syncer.run_once)
+            runs.append((seconds, time.process_time() - cpu))
+        rows.append({"what": "tui-desk no-change resync (first after the sync)", "seconds": runs[0][0],
+                     "msg/s": None, "vs raw": None, "cpu s": runs[0][1]})  # fmt: skip
+        rest = sorted(runs[1:])
+        rows.append({"what": "tui-desk no-change resync (median of the next 4)", "seconds": rest[len(rest) // 2][0],
+                     "msg/s": None, "vs raw": None, "cpu s": rest[len(rest) // 2][1]})  # fmt: skip
 
         extra = mailbox(args.n + 100, seed=8)[-100:]
         seed(host, user.name, extra)

@@ -116,6 +116,19 @@ def local_uids(conn: Connection, folder_id: int, *, include_removed: bool = Fals
     return uids
 
 
+def held_uids(conn: Connection, folder_id: int, uids: Sequence[int]) -> set[int]:
+    """Which of `uids` we hold (stored, removed or quarantined): `local_uids` for one batch, read
+    by UID range on the (folder, uid) index, so a batch costs the same at 1k or 100k messages."""
+    if not uids:
+        return set()
+    cur, lo, hi = cursor(conn), min(uids), max(uids)
+    found = {r[0] for r in cur.execute("SELECT uid FROM messages WHERE folder_id = ? AND uid BETWEEN ? AND ?",
+                                       (folder_id, lo, hi))}  # fmt: skip
+    found.update(r[0] for r in cur.execute("SELECT uid FROM quarantine WHERE folder_id = ? AND uid BETWEEN ? AND ?",
+                                           (folder_id, lo, hi)))  # fmt: skip
+    return found & set(uids)
+
+
 def present_count(conn: Connection, folder_id: int) -> int:
     cur = cursor(conn)
     stored = cur.execute(

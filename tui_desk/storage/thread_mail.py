@@ -17,8 +17,11 @@ from typing import Any
 
 from tui_desk.storage.thread_sql import chunks, marks
 
-Mail = tuple[str, str, bool, int]
-"""(date, subject key, loose, ticket id) of one message."""
+Mail = tuple[str, bool, int]
+"""(date, loose, ticket id) of one message, kept under its customer and subject key: a sender
+with thousands of mail (a notifier without Auto-Submitted, our own address when it is not
+configured as ours) costs a lookup per question, not a scan of all their mail."""
+ByKey = dict[str, list[Mail]]
 
 
 def _addresses(to: str, cc: str) -> list[str]:
@@ -38,8 +41,8 @@ class CustomerMail:
         self.lo, self.hi = "", ""
         self.keys: set[str] = set()
         self.tickets_of: dict[str, set[int]] = {}
-        self.stored: dict[str, list[Mail]] = {}  # read from the database
-        self.placed: dict[str, list[Mail]] = {}  # placed by this batch
+        self.stored: dict[str, ByKey] = {}  # read from the database
+        self.placed: dict[str, ByKey] = {}  # placed by this batch
 
     def window(self, lo: str, hi: str, keys: Iterable[str]) -> None:
         """Mail dated in [lo, hi] (stored times) with one of these subject keys is all the batch
@@ -65,23 +68,24 @@ class CustomerMail:
         wanted = [c for c in dict.fromkeys(customers) if self.tickets_of.get(c) and c not in self.stored]
         theirs: dict[int, list[str]] = {}
         for customer in wanted:
-            self.stored[customer] = []
+            self.stored[customer] = {}
             for pk in self.tickets_of[customer]:
                 theirs.setdefault(pk, []).append(customer)
+        key_of, keys, stored = self.key_of, self.keys, self.stored
         for part in chunks(sorted(theirs)):
             for pk, date, subject, frm, to, cc, ours, irt, refs in self.cur.execute(
                 "SELECT ticket_id, date, subject, from_addr, to_addrs, cc_addrs, ours, in_reply_to, refs "
                 f"FROM messages WHERE ticket_id IN ({marks(part)}) AND auto_submitted = '' "
                 "AND duplicate_of IS NULL AND removed = 0 AND date BETWEEN ? AND ?", (*part, self.lo, self.hi),
             ):  # fmt: skip
-                key = self.key_of(subject)
-                if key not in self.keys:
+                key = key_of(subject)
+                if key not in keys:
                     continue
                 who = [c for c in theirs[pk] if c in _addresses(to, cc)] if ours else [c for c in theirs[pk] if c == frm]
                 if who:
-                    mail = (date, key, self.loose_of(subject, irt, refs), pk)
+                    mail = (date, self.loose_of(subject, irt, refs), pk)
                     for customer in who:
-                        self.stored[customer].append(mail)
+                        stored[customer].setdefault(key, []).append(mail)
         return sorted(theirs)
 
     def add(self, pk: int, row: dict[str, Any], *, ours: bool, requester: str) -> None:
@@ -96,10 +100,10 @@ class CustomerMail:
                 self.load(who)
             self.tickets_of[who[0]].add(pk)
         if who:
-            mail = (row["date_text"], self.key_of(row["subject"]),
-                    self.loose_of(row["subject"], row["in_reply_to"], " ".join(row["refs"])), pk)  # fmt: skip
+            key = self.key_of(row["subject"])
+            mail = (row["date_text"], self.loose_of(row["subject"], row["in_reply_to"], " ".join(row["refs"])), pk)
             for customer in who:
-                self.placed.setdefault(customer, []).append(mail)
+                self.placed.setdefault(customer, {}).setdefault(key, []).append(mail)
 
     def near(self, customer: str, key: str, lo: str, hi: str, *, loose: bool, skip: int) -> list[int]:
         """Tickets but `skip` with mail of `customer`'s with subject key `key` dated in [lo, hi]
@@ -113,8 +117,8 @@ class CustomerMail:
             return []  # the usual answer: no other ticket of theirs
         if customer not in self.stored:  # then neither are the others noted so far: read them all
             self.cache(self.read([customer, *self.tickets_of]))
-        mail = self.stored.get(customer, []) + self.placed.get(customer, [])
-        return [pk for date, k, is_loose, pk in mail if k == key and lo <= date <= hi and (is_loose or not loose)]
+        mail = self.stored.get(customer, {}).get(key, []) + self.placed.get(customer, {}).get(key, [])
+        return [pk for date, is_loose, pk in mail if lo <= date <= hi and (is_loose or not loose)]
 
     def theirs(self, customer: str, pk: int) -> bool:
         """Whether ticket `pk` holds mail `customer` wrote or was noted as theirs (as requester)."""

@@ -288,7 +288,7 @@ class FolderSync:
         # Big first syncs store envelopes now and parse bodies in a second pass (tickets.bodies).
         parse = parse_envelope if self._defer_bodies else parse_message
         with self.db.write() as conn:
-            local = st.local_uids(conn, folder_id, include_removed=True)
+            local = st.held_uids(conn, folder_id, batch)
             for uid in batch:
                 item = got.get(uid)
                 if uid in local:
