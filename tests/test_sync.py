@@ -84,6 +84,43 @@ def test_incremental_and_unchanged_resync(mailhost, mail_user, db) -> None:
     assert len(_inbox_rows(db)) == 5
 
 
+def test_unchanged_folders_are_checked_with_status_not_opened(mailhost, mail_user, db, monkeypatch) -> None:
+    """A no-change resync asks STATUS and opens no folder (SELECT of a big mailbox makes the
+    server read its whole index); a flag-only change, which leaves UIDNEXT and the count as
+    they were, still shows through HIGHESTMODSEQ and is synced."""
+    from tui_desk.mail.imap import ImapSession
+
+    account = account_for(mailhost, mail_user)
+    for n in range(3):
+        mailhost.dovecot.deliver(mail_user.name, _mail(n))
+    syncer = AccountSync(db, account, mail_user.password)
+    try:
+        assert syncer.run_once().new == 3
+        opened: list[str] = []
+        real_select = ImapSession.select
+
+        def counting_select(self, name, *, readonly=True):  # type: ignore[no-untyped-def]
+            opened.append(name)
+            return real_select(self, name, readonly=readonly)
+
+        monkeypatch.setattr(ImapSession, "select", counting_select)
+        syncer.close()  # a new connection, as the next poll of the app would have: nothing selected
+        again = syncer.run_once()
+        assert again.ok and all(f.mode == "unchanged" for f in again.folders), [f.mode for f in again.folders]
+        assert opened == [], f"an unchanged resync opened {opened}"
+        with mailhost.dovecot.imap_client(mail_user.name) as c:
+            c.select_folder("INBOX")
+            first = sorted(c.search(["ALL"]))[0]
+            c.add_flags([first], [b"\\Flagged"])
+        changed = syncer.run_once()
+        inbox = next(f for f in changed.folders if f.name == "INBOX")
+        assert (inbox.mode, inbox.flags_changed) == ("incremental", 1)
+        assert "INBOX" in opened
+        assert "\\Flagged" in next(r for r in _inbox_rows(db) if r["uid"] == first)["flags"]
+    finally:
+        syncer.close()
+
+
 def test_flags_both_ways_and_expunge(mailhost, mail_user, db) -> None:
     account = account_for(mailhost, mail_user)
     for n in range(4):

@@ -67,6 +67,8 @@ class ImapSession:
         self.server = server
         self.username = username
         self._password = password
+        self.selected: str | None = None
+        """The folder SELECTed or EXAMINEd last (None before any, or after a failed one)."""
         with translate_errors(server, "connecting"):
             ctx = ssl_context(server)
             try:
@@ -145,7 +147,9 @@ class ImapSession:
                 self.client.subscribe_folder(name)
 
     def select(self, name: str, *, readonly: bool = True) -> FolderStatus:
+        self.selected = None  # a failed SELECT leaves no mailbox selected (RFC 3501 6.3.1)
         info = self._call(f"opening {name}", self.client.select_folder, name, readonly=readonly)
+        self.selected = name
         modseq = info.get(b"HIGHESTMODSEQ") if self.condstore else None
         return FolderStatus(
             uidvalidity=int(info.get(b"UIDVALIDITY", 0)),
@@ -156,6 +160,23 @@ class ImapSession:
             readonly=bool(info.get(b"READ-ONLY", [False])[0]) if isinstance(info.get(b"READ-ONLY"), list)
             else readonly,
         )  # fmt: skip
+
+    def status(self, name: str) -> FolderStatus:
+        """What SELECT would say of a folder's size and state, without opening it: STATUS
+        MESSAGES UIDNEXT UIDVALIDITY (and HIGHESTMODSEQ with CONDSTORE). Opening a big mailbox
+        makes the server read its whole index; STATUS reads a header. Not for the selected
+        folder: RFC 3501 6.3.10 lets a server answer that one from stale state."""
+        items = [b"MESSAGES", b"UIDNEXT", b"UIDVALIDITY"] + ([b"HIGHESTMODSEQ"] if self.condstore else [])
+        info = self._call(f"checking {name}", self.client.folder_status, name, items)
+        modseq = info.get(b"HIGHESTMODSEQ")
+        return FolderStatus(
+            uidvalidity=int(info.get(b"UIDVALIDITY", 0)),
+            uidnext=int(info.get(b"UIDNEXT", 0)),
+            exists=int(info.get(b"MESSAGES", 0)),
+            highestmodseq=int(modseq) if modseq is not None else None,
+            permanent_flags=(),
+            readonly=True,
+        )
 
     # -- searching ----------------------------------------------------------------------------
     def search(self, criteria: list[object]) -> list[int]:

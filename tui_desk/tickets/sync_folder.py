@@ -82,6 +82,8 @@ class FolderSync:
         with self.db.write() as conn:
             folder = st.ensure_folder(conn, self.account_id, self.name, self.special_use)
         self._push_flag_ops(folder.id)
+        if self._unchanged_by_status(folder):
+            return self.report
         status = self.session.select(self.name, readonly=True)
         if folder.uidvalidity is not None and folder.uidvalidity != status.uidvalidity:
             self._remap(folder.id, status)
@@ -92,6 +94,28 @@ class FolderSync:
         else:
             self._incremental(folder, status)
         return self.report
+
+    def _unchanged_by_status(self, folder: st.FolderState) -> bool:
+        """Whether STATUS shows the folder exactly as we left it, so it need not be opened: the
+        no-change resync of a big mailbox then costs a millisecond of the server's time instead
+        of its reading the whole index on SELECT. Only with CONDSTORE (without HIGHESTMODSEQ a
+        flag change would not show) and for a folder that is not the one selected."""
+        if folder.uidnext is None or folder.highestmodseq is None or not self.session.condstore:
+            return False
+        if self.session.selected == self.name:
+            return False
+        status = self.session.status(self.name)
+        with self.db.read() as conn:
+            present = st.present_count(conn, folder.id)
+        if (status.uidvalidity, status.uidnext, status.exists, status.highestmodseq) != (
+            folder.uidvalidity, folder.uidnext, present, folder.highestmodseq
+        ):  # fmt: skip
+            return False
+        self.report.mode = "unchanged"
+        with self.db.write() as conn:
+            st.save_folder_state(conn, folder.id, uidvalidity=status.uidvalidity, uidnext=status.uidnext,
+                                 highestmodseq=status.highestmodseq)  # fmt: skip
+        return True
 
     # -- the three paths ----------------------------------------------------------------------
     def _full(self, folder_id: int, status: FolderStatus) -> None:

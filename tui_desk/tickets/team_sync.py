@@ -115,6 +115,10 @@ class TeamSync:
     def _pull(self, report: TeamReport) -> None:
         with self.db.write() as conn:
             folder = st.ensure_folder(conn, self.account_id, self.folder, "events")
+        if folder.uidnext is not None and self.session.selected != self.folder:
+            quick = self.session.status(self.folder)  # no new events: no need to open the folder
+            if quick.uidvalidity == folder.uidvalidity and quick.uidnext == folder.uidnext:
+                return
         status = self.session.select(self.folder, readonly=True)
         same_epoch = folder.uidvalidity == status.uidvalidity
         if same_epoch and folder.uidnext == status.uidnext:
