@@ -212,7 +212,7 @@ async def test_a_silent_server_never_freezes_the_ui(ui_desk: tuple[Path, dict[st
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)
     try:
-        account = replace(CONFIG.accounts[0], imap=Server("127.0.0.1", silent.getsockname()[1], "none", timeout=1.5))
+        account = replace(CONFIG.accounts[0], imap=Server("127.0.0.1", silent.getsockname()[1], "none", timeout=5.0))
         set_password(account.name, "pw")
         service = ui_service(ui_desk[0], replace(CONFIG, accounts=(account,)))
         service.background_sync = True
@@ -221,9 +221,9 @@ async def test_a_silent_server_never_freezes_the_ui(ui_desk: tuple[Path, dict[st
             tickets = app.screen.query_one(TicketList)
             started = time.monotonic()
             await pilot.press("j", "j", "enter", "q")
-            assert tickets.cursor == 2 and time.monotonic() - started < 1.4, "keys answered while sync waits"
+            assert tickets.cursor == 2 and time.monotonic() - started < 4.5, "keys answered while sync waits"
             status = app.screen.query_one(StatusBar)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 15
             while "offline" not in _plain(status) and time.monotonic() < deadline:
                 await pilot.pause(0.05)
             assert "work offline" in _plain(status)
