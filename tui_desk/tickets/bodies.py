@@ -19,6 +19,7 @@ from tui_desk.mail.message import ParsedMessage
 from tui_desk.mail.parse import parse_message
 from tui_desk.storage.db import Database
 from tui_desk.storage.messages import count_pending_bodies, pending_bodies, store_body
+from tui_desk.tickets import gcpause
 from tui_desk.tickets.ingest import to_row
 from tui_desk.tickets.workers import spawn_pool
 
@@ -73,7 +74,7 @@ def index_bodies(db: Database, *, on_progress: Callable[[int, int], None] | None
                 continue
             page = flight.popleft()
             parsed = [p for f in page for p in f.result()] if pool else page  # type: ignore[union-attr]
-            with db.write() as conn:
+            with gcpause.paused(), db.write() as conn:
                 for pk, message in parsed:  # type: ignore[misc]
                     store_body(conn, pk, to_row(message))
             done += len(parsed)

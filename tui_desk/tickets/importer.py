@@ -16,6 +16,7 @@ from tui_desk.mail import sources
 from tui_desk.mail.parse import parse_message
 from tui_desk.storage.db import Database
 from tui_desk.storage.messages import known_hashes
+from tui_desk.tickets import gcpause
 from tui_desk.tickets.ingest import looks_like_mail, store
 from tui_desk.tickets.threading import assign
 
@@ -87,5 +88,5 @@ def _import_batch(db: Database, batch: list[sources.Unit], summary: ImportSummar
     if stored:
         # Threaded after the mail is committed, exactly as sync does: a threading failure can
         # never lose imported mail, and `threading.catch_up` finishes the job on next open.
-        with db.write() as conn:
+        with gcpause.paused(), db.write() as conn:
             assign(conn, stored)

@@ -27,7 +27,7 @@ from tui_desk.mail.parse import parse_message
 from tui_desk.storage import sync_state as st
 from tui_desk.storage.db import Database
 from tui_desk.storage.messages import compress, index_messages
-from tui_desk.tickets import apply, threading
+from tui_desk.tickets import apply, gcpause, threading
 from tui_desk.tickets.envelope_worker import EnvelopeWorker, Parsed
 from tui_desk.tickets.ingest import store
 
@@ -277,7 +277,8 @@ class FolderSync:
                     raise got
                 if not batch:
                     break
-                self._store_batch(folder_id, batch, got, _worker_result(parsed))
+                with gcpause.paused():
+                    self._store_batch(folder_id, batch, got, _worker_result(parsed))
                 done += len(batch)
                 if self.on_progress:
                     self.on_progress(self.name, done, total)
