@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from tui_desk.app import TuiDeskApp, make_app
 from tui_desk.screens.dialogs import ChoiceDialog, HelpDialog, NoteDialog
-from tui_desk.screens.main import MainScreen
+from tui_desk.screens.main import PROBLEM_AFTER, MainScreen
 from tui_desk.screens.panels import QueryProblem, StatusBar
 from tui_desk.screens.ticket import TicketScreen
 from tui_desk.screens.ticket_list import TicketList
@@ -43,6 +43,8 @@ async def test_filter_bad_then_good_query(ui_desk: tuple[Path, dict[str, str]]) 
         assert isinstance(app.screen, MainScreen) and tickets.total == 12
         await pilot.press("slash", *"status:nope")
         problem = app.screen.query_one(QueryProblem)
+        assert not problem.display, "a last word still being typed is not an error yet"
+        await pilot.pause(PROBLEM_AFTER + 0.3)
         assert problem.display
         lines = _plain(problem).split("\n")
         assert lines[0] == "status:nope" and lines[1] == "^" * len("status:nope")
@@ -57,6 +59,21 @@ async def test_filter_bad_then_good_query(ui_desk: tuple[Path, dict[str, str]]) 
         # esc from the list clears the filter again
         await pilot.press("escape")
         assert tickets.total == 12 and app.screen.query_one("#filter", Input).value == ""
+
+
+async def test_a_bad_word_before_the_cursor_or_on_enter_is_shown_at_once(ui_desk: tuple[Path, dict[str, str]]) -> None:
+    app = _app(ui_desk[0])
+    async with app.run_test(size=SIZE) as pilot:
+        tickets = app.screen.query_one(TicketList)
+        problem = app.screen.query_one(QueryProblem)
+        await pilot.press("slash", *"status:nope", "space")
+        assert problem.display, "the word is finished: say what is wrong now"
+        assert "unknown status 'nope'" in _plain(problem)
+        await pilot.press(*["backspace"] * 12, *"status:")
+        assert not problem.display
+        await pilot.press("enter")
+        assert problem.display and "needs a value" in _plain(problem)
+        assert tickets.query_text == "status" and tickets.has_focus
 
 
 async def test_bulk_solve_three_tickets(ui_desk: tuple[Path, dict[str, str]]) -> None:

@@ -15,6 +15,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
@@ -34,6 +35,9 @@ SORT_NAMES = {"": "newest activity first", "sort:priority": "highest priority fi
 _SORT_TERM = re.compile(r"(?<!\S)-?sort:\S*")
 ALL = ViewInfo("All tickets", "", True)
 MARKS_EVERY = 60.0
+PROBLEM_AFTER = 0.8
+"""A query whose last word is still being typed ("status:", "status:o") is not wrong yet: its
+problem shows after this pause, or at once on Enter. The list keeps the last good query."""
 """Seconds between re-reads of the rows in view when nothing else happens (marks expire)."""
 
 
@@ -64,6 +68,8 @@ class MainScreen(ViewActions, TicketActions):
     def __init__(self) -> None:
         super().__init__(id="main")
         self.view_name = ALL.name
+        self._problem_timer: Timer | None = None
+        self._pending_problem: tuple[str, QueryError] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -141,9 +147,9 @@ class MainScreen(ViewActions, TicketActions):
         try:
             self.service.parse(text)
         except QueryError as exc:
-            self.query_one(QueryProblem).show(text, exc)
+            self._problem(text, exc, typing=event.input.has_focus and exc.position + len(exc.token) >= len(text))
             return
-        self.query_one(QueryProblem).show(text, None)
+        self._problem(text, None)
         if text != self.tickets.query_text:
             views = self.query_one(ViewsSidebar).views
             if not any(v.name == self.view_name and v.query == text for v in views):
@@ -160,8 +166,33 @@ class MainScreen(ViewActions, TicketActions):
         if sidebar.highlighted != (found[0] if found else None):
             sidebar.highlighted = found[0] if found else None
 
+    def _problem(self, text: str, error: QueryError | None, *, typing: bool = False) -> None:
+        """Show (or clear) what is wrong with the filter; while its last word is being typed,
+        only after `PROBLEM_AFTER` without a key (a half-typed word is not a mistake yet)."""
+        if self._problem_timer is not None:
+            self._problem_timer.stop()
+            self._problem_timer = None
+        self._pending_problem = None
+        problem = self.query_one(QueryProblem)
+        if error is None or not typing:
+            problem.show(text, error)
+            return
+        problem.show(text, None)
+        self._pending_problem = (text, error)
+        self._problem_timer = self.set_timer(PROBLEM_AFTER, self._show_pending_problem)
+
+    def _show_pending_problem(self) -> None:
+        self._problem_timer = None
+        if self._pending_problem is not None:
+            text, error = self._pending_problem
+            self._pending_problem = None
+            self.query_one(QueryProblem).show(text, error)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
+            if self._pending_problem is not None:  # Enter on a bad query: say why now
+                pending = self._pending_problem
+                self._problem(*pending)
             self.tickets.focus()
 
     def action_clear(self) -> None:
