@@ -121,6 +121,36 @@ def test_unchanged_folders_are_checked_with_status_not_opened(mailhost, mail_use
         syncer.close()
 
 
+def test_a_server_that_refuses_status_is_synced_by_opening_folders(mailhost, mail_user, db, monkeypatch) -> None:
+    """RFC 7162 servers must answer STATUS HIGHESTMODSEQ; one that says NO (here: imapclient
+    made to fail the call, the server itself is real) costs the shortcut, never the sync."""
+    import imapclient
+    from imapclient.exceptions import IMAPClientError
+
+    account = account_for(mailhost, mail_user)
+    mailhost.dovecot.deliver(mail_user.name, _mail(1))
+    syncer = AccountSync(db, account, mail_user.password)
+    try:
+        assert syncer.run_once().new == 1
+        asked: list[str] = []
+
+        def refuse(self, folder, what=None):  # type: ignore[no-untyped-def]
+            asked.append(folder)
+            raise IMAPClientError("STATUS command error: BAD [b'Unknown STATUS item']")
+
+        monkeypatch.setattr(imapclient.IMAPClient, "folder_status", refuse)
+        syncer.close()
+        mailhost.dovecot.deliver(mail_user.name, _mail(2))
+        report = syncer.run_once()
+        assert report.ok, report.line()
+        assert report.new == 1 and len(_inbox_rows(db)) == 2
+        assert len(asked) == 1, f"asked again after a refusal: {asked}"
+        again = syncer.run_once()
+        assert again.ok and next(f for f in again.folders if f.name == "INBOX").mode == "unchanged"
+    finally:
+        syncer.close()
+
+
 def test_flags_both_ways_and_expunge(mailhost, mail_user, db) -> None:
     account = account_for(mailhost, mail_user)
     for n in range(4):

@@ -69,6 +69,8 @@ class ImapSession:
         self._password = password
         self.selected: str | None = None
         """The folder SELECTed or EXAMINEd last (None before any, or after a failed one)."""
+        self.status_ok = True
+        """False once the server refused a STATUS we asked: callers open folders instead."""
         with translate_errors(server, "connecting"):
             ctx = ssl_context(server)
             try:
@@ -167,7 +169,11 @@ class ImapSession:
         makes the server read its whole index; STATUS reads a header. Not for the selected
         folder: RFC 3501 6.3.10 lets a server answer that one from stale state."""
         items = [b"MESSAGES", b"UIDNEXT", b"UIDVALIDITY"] + ([b"HIGHESTMODSEQ"] if self.condstore else [])
-        info = self._call(f"checking {name}", self.client.folder_status, name, items)
+        try:
+            info = self._call(f"checking {name}", self.client.folder_status, name, items)
+        except ProtocolError:
+            self.status_ok = False  # a server that refuses it (or an item of it) is not asked again
+            raise
         modseq = info.get(b"HIGHESTMODSEQ")
         return FolderStatus(
             uidvalidity=int(info.get(b"UIDVALIDITY", 0)),

@@ -102,9 +102,13 @@ class FolderSync:
         flag change would not show) and for a folder that is not the one selected."""
         if folder.uidnext is None or folder.highestmodseq is None or not self.session.condstore:
             return False
-        if self.session.selected == self.name:
+        if self.session.selected == self.name or not self.session.status_ok:
             return False
-        status = self.session.status(self.name)
+        try:
+            status = self.session.status(self.name)
+        except ProtocolError as exc:  # the server refused STATUS: open the folder, as without it
+            log.info("tui-desk sync: STATUS %s refused (%s); opening folders instead", self.name, exc)
+            return False
         with self.db.read() as conn:
             present = st.present_count(conn, folder.id)
         if (status.uidvalidity, status.uidnext, status.exists, status.highestmodseq) != (

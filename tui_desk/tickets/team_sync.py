@@ -17,9 +17,11 @@ seconds, and compaction can delete such messages a day later (see `composing`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tui_desk.mail.errors import ProtocolError
 from tui_desk.mail.fastfetch import FastFetcher
 from tui_desk.mail.imap import ImapSession
 from tui_desk.storage import sync_state as st
@@ -115,10 +117,11 @@ class TeamSync:
     def _pull(self, report: TeamReport) -> None:
         with self.db.write() as conn:
             folder = st.ensure_folder(conn, self.account_id, self.folder, "events")
-        if folder.uidnext is not None and self.session.selected != self.folder:
-            quick = self.session.status(self.folder)  # no new events: no need to open the folder
-            if quick.uidvalidity == folder.uidvalidity and quick.uidnext == folder.uidnext:
-                return
+        if folder.uidnext is not None and self.session.selected != self.folder and self.session.status_ok:
+            with contextlib.suppress(ProtocolError):  # refused: open the folder, as without STATUS
+                quick = self.session.status(self.folder)  # no new events: no need to open the folder
+                if quick.uidvalidity == folder.uidvalidity and quick.uidnext == folder.uidnext:
+                    return
         status = self.session.select(self.folder, readonly=True)
         same_epoch = folder.uidvalidity == status.uidvalidity
         if same_epoch and folder.uidnext == status.uidnext:
