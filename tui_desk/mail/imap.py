@@ -55,6 +55,19 @@ def _text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+_NEWS = {b"EXISTS", b"EXPUNGE", b"FETCH", b"RECENT", b"VANISHED"}
+
+
+def _is_news(response: object) -> bool:
+    """Whether an untagged response (as imapclient parses it: `(3, b"EXISTS")`, `(b"OK",
+    b"Still here")`, `(b"VANISHED", ...)`) says the mailbox changed. A keepalive or a status
+    line is not news: a server that always says something on DONE must not cause a resync a
+    second."""
+    if not isinstance(response, tuple) or not response:
+        return True  # not understood: a resync costs little, a missed mail costs a lot
+    return any(isinstance(part, bytes) and part.upper() in _NEWS for part in response[:2])
+
+
 def _chunks(uids: Sequence[int], size: int = UID_BATCH) -> Iterable[list[int]]:
     for start in range(0, len(uids), size):
         yield list(uids[start : start + size])
@@ -274,7 +287,7 @@ class ImapSession:
         """End IDLE; True when the server reported anything on the way out (it re-checks the
         mailbox before it answers DONE, so news it had not pushed yet arrives here)."""
         _text, responses = self._call("ending IDLE", self.client.idle_done)
-        return bool(responses)
+        return any(_is_news(r) for r in responses)
 
     def noop(self) -> None:
         self._call("checking for news", self.client.noop)
