@@ -14,7 +14,7 @@ import pytest
 from ticketkit import AGENT, T0, Desk, days, mail
 
 from tui_desk.storage.db import cursor
-from tui_desk.tickets import events, ids, workflow
+from tui_desk.tickets import events, ids, state, workflow
 from tui_desk.tickets.model import Event, Hlc
 from tui_desk.tickets.state import fold
 
@@ -337,3 +337,61 @@ def test_the_fold_uses_the_snapshot_that_covers_most() -> None:
     wide, narrow = snap("e9", "solved", "snap-aaa"), snap("e1", "pending", "snap-zzz")
     for order in ([wide, narrow], [narrow, wide]):
         assert fold(order).values["status"] == "solved"
+
+
+def test_late_events_older_than_a_snapshot_are_folded_in_and_kept_until_a_snapshot_names_them(
+    tmp_path: Path,
+) -> None:
+    """Bob was offline past the horizon: Ana's snapshot is newer than his changes but does not
+    name them. The result is the same as if nothing had been compacted (the audit has the same
+    lines; a line the snapshot recorded keeps the "from" Ana saw then), and his events count
+    as compacted only once a snapshot on the server names them."""
+
+    def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        def lines(t: dict[str, Any]) -> list[tuple[str, ...]]:
+            return [(x["at"], x["agent"], x["field"], x["to"]) for x in t["audit"]]
+
+        return {**a, "audit": lines(a)} == {**b, "audit": lines(b)}
+
+    whole, d = Desk(tmp_path / "whole"), Desk(tmp_path / "compacted")
+    history = _conflicting()
+    ana, bob = [e for e in history if e.agent == AGENT], [e for e in history if e.agent == BOB]
+    for desk_ in (whole, d):
+        desk_.add(mail(msgid="orig@stranka.si"))
+    with whole.db.write() as conn:
+        events.apply_remote(conn, history)
+    with d.db.write() as conn:
+        events.apply_remote(conn, ana)
+    (snap,) = _compact_at(d, max(e.hlc for e in history))
+    with d.db.write() as conn:
+        events.mark_pushed(conn, [snap.event_id])
+        events.apply_remote(conn, bob)  # older than the snapshot's clock, and not named by it
+    assert same(_state(d, REF), _state(whole, REF))
+    late = [e for e in bob if e.order <= state.snapshot_upto(snap)]
+    assert late, "the test needs events older than the snapshot"
+    with d.db.read() as conn:
+        assert not events.compacted(conn, late, on_server=True), "no snapshot names them yet"
+    (again,) = _compact_at(d, max(e.hlc for e in history))
+    with d.db.write() as conn:
+        events.mark_pushed(conn, [again.event_id])
+    with d.db.read() as conn:
+        assert events.compacted(conn, late, on_server=True)
+        assert events.compacted(conn, [snap], on_server=True), "the new snapshot holds all the old one did"
+    assert same(_state(d, REF), _state(whole, REF))
+    whole.close()
+    d.close()
+
+
+def test_two_snapshots_that_each_miss_what_the_other_holds_are_both_folded_and_both_kept() -> None:
+    h = _hlc(50, AGENT)
+
+    def snap(event_id: str, ids: list[str], tags: dict[str, list[Any]]) -> Event:
+        value = json.dumps({"upto": [h, "z"], "base": ["", ""], "ids": ids, "tags": tags})
+        return Event(REF, "snapshot", "snapshot", value, h, "system", event_id)
+
+    one = snap("snap-1", ["x"], {"vip": [True, _hlc(20, AGENT), AGENT]})
+    two = snap("snap-2", ["y"], {"billing": [True, _hlc(30, BOB), BOB]})
+    for order in ([one, two], [two, one]):
+        assert fold(order).tag_set == ["billing", "vip"]
+    assert not state.coverage(one).includes(state.coverage(two))
+    assert not state.coverage(two).includes(state.coverage(one))

@@ -231,6 +231,47 @@ def test_two_agents_compacting_at_once_agree(team: Team) -> None:
     assert team.state(ANA) == team.state(BOR) == team.state(CIR) == before
 
 
+def test_an_agent_offline_past_the_horizon_loses_nothing(team: Team) -> None:
+    """Bor works offline; meanwhile Ana works on and compacts (as if 40 days had passed), so
+    her snapshots are newer than Bor's changes. When Bor comes back, his changes are folded in
+    on top of the snapshots on every machine, by the usual per-field rules: his tag and note
+    stay; his status, older than Ana's, loses but is in the audit trail. His event messages
+    stay on the server until a snapshot names them; a machine set up after all of it agrees."""
+    refs = team.refs(ANA)
+    ref = refs[0]
+    with team.db(BOR).write() as conn:  # offline: not synced yet
+        workflow.set_status(conn, ref, "on-hold", BOR)
+        workflow.add_tag(conn, ref, "offline-bor", BOR)
+        workflow.add_note(conn, ref, "Bor, brez povezave: stranka je poklicala.", BOR)
+    time.sleep(0.05)
+    with team.db(ANA).write() as conn:
+        workflow.set_status(conn, ref, "pending", ANA)
+        workflow.add_tag(conn, ref, "ana", ANA)
+    team.sync(ANA, None)
+    report = team.sync(ANA, _later(40))
+    assert report.team and report.team.compaction and report.team.compaction.snapshots >= 1
+
+    team.sync(BOR, None)  # back online: pushes his old events, pulls Ana's snapshot
+    team.sync(ANA, None)
+    team.sync(BOR, None)
+    ana, bor = team.state(ANA), team.state(BOR)
+    assert ana == bor
+    ticket = ana[ref]
+    assert ticket["status"] == "pending", "Ana's later status wins"
+    assert {"offline-bor", "ana"} <= set(ticket["tags"])
+    assert any("brez povezave" in n["body"] for n in ticket["notes"])
+    assert any(a["agent"] == BOR and a["field"] == "status" and a["to"] == "on-hold" for a in ticket["audit"])
+
+    # Ana's next compaction folds Bor's late events into a new snapshot, and only then may
+    # their messages go; a machine set up afterwards sees the same.
+    report = team.sync(ANA, _later(41))
+    assert report.team and report.team.compaction and report.team.compaction.snapshots >= 1
+    team.sync(BOR, _later(41))
+    for agent in (CIR, ANA, BOR):
+        team.sync(agent, None)
+    assert team.state(CIR) == team.state(ANA) == team.state(BOR) == ana
+
+
 def test_killed_between_any_two_steps_nothing_is_lost_or_applied_twice(
     team: Team, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -86,17 +86,25 @@ def merge_events(conn: Connection) -> list[EventTuple]:
     )]  # fmt: skip
 
 
-def delete_covered(conn: Connection, ref: str, up_to: tuple[str, str], keep_snapshot: str) -> int:
-    """Drop a ref's events at or before (hlc, event_id) `up_to`, except the structural ones (a
-    merge or split still has to move mail that arrives later), and every snapshot of the ref
-    but `keep_snapshot` (the caller knows it supersedes them; a snapshot's own hlc/event_id say
-    nothing about what it covers, so they are not compared here)."""
+def delete_covered(conn: Connection, ref: str, base: tuple[str, str], ids: Iterable[str], keep_snapshot: str) -> int:
+    """Drop the ref's events a snapshot covers (those at or before (hlc, event_id) `base`, and
+    those named in `ids`), except the structural ones (a merge or split still has to move mail
+    that arrives later), and every snapshot of the ref but `keep_snapshot` (the caller knows it
+    supersedes them; a snapshot's own hlc/event_id say nothing about what it covers)."""
     cur = cursor(conn)
     cur.execute(
         "DELETE FROM events WHERE ticket = ? AND field NOT IN ('snapshot', 'split', 'merge') AND (hlc, event_id) <= (?, ?)",
-        (ref, *up_to),
+        (ref, *base),
     )
     removed = cur.rowcount
+    named = sorted(set(ids))
+    for start in range(0, len(named), 500):
+        chunk = named[start : start + 500]
+        cur.execute(
+            f"DELETE FROM events WHERE ticket = ? AND field NOT IN ('snapshot', 'split', 'merge') "
+            f"AND event_id IN ({', '.join('?' for _ in chunk)})", (ref, *chunk),
+        )  # fmt: skip
+        removed += cur.rowcount
     cur.execute("DELETE FROM events WHERE ticket = ? AND field = 'snapshot' AND event_id != ?", (ref, keep_snapshot))
     return removed + cur.rowcount
 

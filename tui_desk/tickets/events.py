@@ -37,7 +37,7 @@ from sqlalchemy import Connection
 from tui_desk.storage import ticket_events as store
 from tui_desk.tickets import apply, composing
 from tui_desk.tickets.model import EPHEMERAL_FIELDS, Event, Hlc, check_event
-from tui_desk.tickets.state import fold, snapshot_key, snapshot_upto
+from tui_desk.tickets.state import coverage, covered_by, fold, snapshot_key, snapshot_upto
 
 log = logging.getLogger(__name__)
 
@@ -169,26 +169,31 @@ def compact(conn: Connection, *, older_than: timedelta = timedelta(days=30), now
     function of the events it covers, so two machines that know the same events make the same
     snapshot, with the same event_id, and pushing both applies once.
 
-    Events that reach a machine after a snapshot covering their time are ignored everywhere,
-    which is why the horizon is long: every agent has long seen events that old."""
+    An event older than the snapshot that reaches a machine only later (its agent was offline
+    for weeks) is not in the snapshot's list: the fold applies it on top, and the next
+    compaction folds it into a new snapshot, so it is never lost."""
     horizon = compaction_horizon(older_than, now)
     made: list[Event] = []
     for ref in store.refs_with_events(conn, before_hlc=horizon) if refs is None else refs:
         events = [apply.as_event(t) for t in store.events_for_refs(conn, [ref])]
-        latest = max((e for e in events if e.field == "snapshot"), key=snapshot_key, default=None)
-        done = snapshot_upto(latest) if latest else ("", "")
-        old = [e for e in events if e.hlc < horizon and e.field != "snapshot" and e.order > done]
+        snaps = [e for e in events if e.field == "snapshot"]
+        held = covered_by(snaps)
+        old = [e for e in events if e.hlc < horizon and e.field != "snapshot" and not held.holds(e)]
         if len(old) < min_events:
-            if latest:  # perhaps from another machine: what it covers is never folded again
-                store.delete_covered(conn, ref, done, latest.event_id)
+            newest = max(snaps, key=snapshot_key, default=None)
+            if newest is not None and all(coverage(newest).includes(coverage(s)) for s in snaps):
+                # perhaps from another machine: what it covers is never folded again
+                store.delete_covered(conn, ref, held.base, held.ids, newest.event_id)
             continue
-        upto = max(e.order for e in old)
-        covered = [e for e in events if e.order <= upto or (e.field == "snapshot" and snapshot_upto(e) <= upto)]
-        value = fold(covered).to_snapshot(upto)
+        upto = max([*(snapshot_upto(s) for s in snaps), *(e.order for e in old)])
+        old_ids = {e.event_id for e in old}
+        covered = [e for e in events if e.field == "snapshot" or held.holds(e) or e.event_id in old_ids]
+        grown = held.plus(old)
+        value = fold(covered).to_snapshot(upto, grown)
         digest = hashlib.sha256(f"{ref}\0{value}".encode()).hexdigest()[:32]
         snap = Event(ref, "snapshot", "snapshot", value, upto[0], "system", f"snap-{digest}")
         made.extend(apply.record(conn, [snap], pushed=False))
-        store.delete_covered(conn, ref, upto, snap.event_id)
+        store.delete_covered(conn, ref, grown.base, grown.ids, snap.event_id)
     return made
 
 
@@ -196,9 +201,9 @@ def compacted(conn: Connection, events: Iterable[Event], *, on_server: bool = Fa
               now: datetime | None = None) -> bool:  # fmt: skip
     """True when the fold will never look at any of these events again, so their message may go.
 
-    That holds for an event at or before the newest snapshot of its ref held here, and for an
-    older snapshot of a ref that has a newer one; never for a merge or split (they still move
-    mail that arrives later). With `on_server`, only snapshots already in the Events folder
+    That holds for an event a snapshot of its ref held here names (`state.Coverage`), and for
+    a snapshot another one holds all of; never for a merge or split (they still move mail
+    that arrives later). With `on_server`, only snapshots already in the Events folder
     count: a message may be deleted only once what replaces it is there for every machine.
     A composing mark or clear needs no snapshot: it is done with once expired (as of `now`)."""
     moment = now or datetime.now(UTC)
@@ -207,18 +212,22 @@ def compacted(conn: Connection, events: Iterable[Event], *, on_server: bool = Fa
         return False  # a mark still alive: somebody may still need to see it (or its clear)
     if not events:
         return True
-    best: dict[str, Event] = {}
+    usable: dict[str, list[Event]] = {}
     for t, pushed in store.snapshots_for_refs(conn, {e.ticket for e in events}):
-        snap = apply.as_event(t)
-        if (pushed or not on_server) and (snap.ticket not in best or snapshot_key(snap) > snapshot_key(best[snap.ticket])):
-            best[snap.ticket] = snap
+        if pushed or not on_server:
+            snap = apply.as_event(t)
+            usable.setdefault(snap.ticket, []).append(snap)
     for e in events:
-        snap = best.get(e.ticket)
-        if snap is None or e.field in ("merge", "split"):
+        snaps = usable.get(e.ticket, [])
+        if not snaps or e.field in ("merge", "split"):
             return False
         if e.field == "snapshot":
-            if snapshot_key(e) >= snapshot_key(snap):
+            # An older snapshot may go once another one holds all it holds (every machine
+            # folds all the snapshots it has, so one that adds nothing is redundant).
+            mine = coverage(e)
+            if not any(s.event_id != e.event_id and coverage(s).includes(mine)
+                       and (coverage(s) != mine or snapshot_key(s) > snapshot_key(e)) for s in snaps):  # fmt: skip
                 return False
-        elif e.order > snapshot_upto(snap):
+        elif not any(coverage(s).holds(e) for s in snaps):
             return False
     return True

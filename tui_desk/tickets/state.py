@@ -11,8 +11,10 @@ it makes the merge rules easy to state:
   add-wins, so a deliberate removal sticks even if a colleague's older add arrives late;
 * notes: append-only, one per event_id, so replays never duplicate them.
 
-A `snapshot` event holds the folded state of one ticket ref up to its HLC; events of that ref
-at or before it are then redundant and may be deleted (compaction). Every applied change also
+A `snapshot` event holds the folded state of one ticket ref up to its HLC, and names the
+events it folded in (`Coverage`); those are then redundant and may be deleted (compaction). An
+event it does not name, even an older one (an agent who was offline for weeks), is folded in
+on top of it, by the same rules, so late news is never dropped. Every applied change also
 yields an audit line, so both sides of a conflict stay visible.
 """
 
@@ -62,11 +64,15 @@ class TicketState:
     def tag_set(self) -> list[str]:
         return sorted(t for t, (present, _h, _a) in self.tags.items() if present)
 
-    def to_snapshot(self, upto: tuple[str, str]) -> str:
-        """The JSON a snapshot event carries: enough to rebuild this state and its history."""
+    def to_snapshot(self, upto: tuple[str, str], coverage: Coverage | None = None) -> str:
+        """The JSON a snapshot event carries: enough to rebuild this state and its history, and
+        which events it holds (`coverage`; without it, every event up to `upto`)."""
+        coverage = coverage or Coverage(upto, frozenset())
         return json.dumps(
             {
                 "upto": list(upto),
+                "base": list(coverage.base),
+                "ids": sorted(coverage.ids),
                 "fields": {k: [self.values[k], *self.stamps[k]] for k in STATE_FIELDS if k in self.stamps},
                 "tags": {t: list(v) for t, v in sorted(self.tags.items())},
                 "notes": [[n.event_id, n.hlc, n.agent, n.body] for n in self.notes.values()],
@@ -77,6 +83,45 @@ class TicketState:
             ensure_ascii=False,
             sort_keys=True,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Which events a snapshot folded in: every event at or before `base` (hlc, event_id), and
+    those named in `ids`. Snapshots made before `ids` existed cover everything up to their
+    `upto` (so `base` is that); later ones name what they folded beyond their base, so an
+    older event that reached no snapshot maker in time is still told apart and applied."""
+
+    base: tuple[str, str]
+    ids: frozenset[str]
+
+    def holds(self, e: Event) -> bool:
+        return e.order <= self.base or e.event_id in self.ids
+
+    def plus(self, events: Iterable[Event]) -> Coverage:
+        return Coverage(self.base, self.ids | {e.event_id for e in events})
+
+    def union(self, other: Coverage) -> Coverage:
+        return Coverage(max(self.base, other.base), self.ids | other.ids)
+
+    def includes(self, other: Coverage) -> bool:
+        """Whether everything `other` covers is covered here too (judged by what both say;
+        an id of `other` at or below this base is not recognised, which only keeps more)."""
+        return other.base <= self.base and other.ids <= self.ids
+
+
+NOTHING = Coverage(("", ""), frozenset())
+
+
+def coverage(snap: Event | None) -> Coverage:
+    """What a snapshot covers (nothing, for no snapshot)."""
+    if snap is None:
+        return NOTHING
+    data = json.loads(snap.value)
+    if "ids" not in data:  # an older tui-desk's snapshot: everything up to its upto
+        return Coverage(snapshot_upto(snap), frozenset())
+    base = data.get("base") or ["", ""]
+    return Coverage((str(base[0]), str(base[1])), frozenset(str(i) for i in data["ids"]))
 
 
 def snapshot_upto(snap: Event) -> tuple[str, str]:
@@ -95,17 +140,21 @@ def snapshot_key(snap: Event) -> tuple[tuple[str, str], str]:
     return (snapshot_upto(snap), snap.event_id)
 
 
-def _expand_snapshot(snap: Event, state: TicketState) -> list[tuple[tuple[str, str], str, Event | None]]:
-    """A snapshot as quiet writes at their original clocks, plus its audit lines (verbatim)."""
+def _expand_snapshot(snap: Event, state: TicketState, rank: int = 0) -> list[tuple[tuple[str, str], str, Event | None]]:
+    """A snapshot as quiet writes at their original clocks, plus its audit lines (verbatim).
+
+    Of two snapshots' writes at one clock, the one of the snapshot that covers more (`rank`,
+    its place in `snapshot_key` order) comes last and so wins."""
     data: dict[str, Any] = json.loads(snap.value)
     out: list[tuple[tuple[str, str], str, Event | None]] = []
+    after = f"\uffff{rank:09d}:"  # after any event id at the same clock, in rank order
     for name, (value, hlc, agent) in data.get("fields", {}).items():
         quiet = Event(snap.ticket, name, "set", value, hlc, agent, f"{snap.event_id}:{name}")
-        out.append(((hlc, quiet.event_id), "quiet", quiet))
+        out.append(((hlc, after + name), "quiet", quiet))
     for tag, (present, hlc, agent) in data.get("tags", {}).items():
         op = "add" if present else "remove"
         quiet = Event(snap.ticket, "tag", op, tag, hlc, agent, f"{snap.event_id}:tag:{tag}")
-        out.append(((hlc, quiet.event_id), "quiet", quiet))
+        out.append(((hlc, after + "tag:" + tag), "quiet", quiet))
     for event_id, hlc, agent, body in data.get("notes", []):
         out.append(((hlc, event_id), "quiet", Event(snap.ticket, "note", "add", body, hlc, agent, event_id)))
     for hlc, agent, name, old, new, event_id in data.get("audit", []):
@@ -117,22 +166,31 @@ def _expand_snapshot(snap: Event, state: TicketState) -> list[tuple[tuple[str, s
     return out
 
 
+def covered_by(snaps: Iterable[Event]) -> Coverage:
+    """What a set of snapshots covers together."""
+    out = NOTHING
+    for snap in snaps:
+        out = out.union(coverage(snap))
+    return out
+
+
 def fold(events: Iterable[Event]) -> TicketState:
-    """The state that a set of events (of one ticket and the tickets merged into it) gives."""
+    """The state that a set of events (of one ticket and the tickets merged into it) gives.
+
+    Every snapshot held is folded in, not only the newest: each is a set of writes at their
+    own clocks, so two snapshots made apart (each knowing a late event the other did not)
+    merge by the same rules as events, and nothing either holds is lost. Usually there is one:
+    compaction keeps only the snapshot it makes from all of them."""
     events = list({e.event_id: e for e in events}.values())
-    latest_snap: dict[str, Event] = {}
-    for e in events:
-        if e.field == "snapshot" and (
-            e.ticket not in latest_snap or snapshot_key(e) > snapshot_key(latest_snap[e.ticket])
-        ):
-            latest_snap[e.ticket] = e
+    snaps = sorted((e for e in events if e.field == "snapshot"), key=snapshot_key)
     state = TicketState()
     timeline: list[tuple[tuple[str, str], str, Event | None]] = []
-    for snap in latest_snap.values():
-        timeline.extend(_expand_snapshot(snap, state))
+    covered: dict[str, Coverage] = {}
+    for rank, snap in enumerate(snaps):
+        timeline.extend(_expand_snapshot(snap, state, rank))
+        covered[snap.ticket] = covered.get(snap.ticket, NOTHING).union(coverage(snap))
     for e in events:
-        snap = latest_snap.get(e.ticket)
-        if e.field == "snapshot" or (snap is not None and e.order <= snapshot_upto(snap)):
+        if e.field == "snapshot" or (e.ticket in covered and covered[e.ticket].holds(e)):
             continue
         timeline.append((e.order, "loud", e))
     timeline.sort(key=lambda item: item[0])
@@ -143,7 +201,8 @@ def fold(events: Iterable[Event]) -> TicketState:
         seen_ids.add(e.event_id)
         _apply(state, e, loud=mode == "loud")
         state.last_hlc = max(state.last_hlc or "", e.hlc)
-    state.audit.sort(key=lambda a: (a.hlc, a.event_id or ""))
+    unique = {(a.hlc, a.agent, a.field, a.old, a.new, a.event_id): a for a in state.audit}  # two snapshots' copies
+    state.audit = sorted(unique.values(), key=lambda a: (a.hlc, a.event_id or ""))
     return state
 
 

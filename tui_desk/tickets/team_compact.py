@@ -18,11 +18,15 @@ Why this is safe:
   snapshot APPENDed twice (killed before it was marked pushed) has one event_id and applies
   once; every step is idempotent.
 * Two agents compacting at once: a snapshot is a pure function of what it covers, so agents
-  that know the same events make the very same snapshot; snapshots that differ are ordered by
-  how much they cover (`state.snapshot_key`) and every machine folds with the same one. Each
-  agent deletes only what its own on-server snapshots cover, and a snapshot is only ever
-  deleted in favour of one that covers more, which is therefore on the server too. Deleting a
-  message another agent already deleted is a no-op in IMAP.
+  that know the same events make the very same snapshot. Snapshots that differ (each agent
+  knew a late event the other did not) are all folded in, by the same per-field rules as
+  events, and the next compaction makes one snapshot of them. Each agent deletes only what its
+  own on-server snapshots cover (`state.Coverage`: each names the events it holds), and a
+  snapshot is only ever deleted in favour of one that holds all it holds, which is therefore
+  on the server too. Deleting a message another agent already deleted is a no-op in IMAP.
+* An agent offline for longer than the horizon: its events are older than the snapshots made
+  meanwhile, but no snapshot names them, so every machine folds them in on top when they
+  arrive, and the messages that carry them stay until a snapshot holds them.
 * A message is never deleted unless this machine applied it (its UID is below the folder's
   UIDNEXT as of our pull), decoded it cleanly, and found only events the fold ignores from now
   on; a merge or split is never deleted (it still moves mail that arrives later).
