@@ -37,7 +37,7 @@ from sqlalchemy import Connection
 from tui_desk.storage import ticket_events as store
 from tui_desk.tickets import apply, composing
 from tui_desk.tickets.model import EPHEMERAL_FIELDS, Event, Hlc, check_event
-from tui_desk.tickets.state import coverage, covered_by, fold, snapshot_key, snapshot_upto
+from tui_desk.tickets.state import Coverage, coverage, covered_by, fold, snapshot_key, snapshot_upto
 
 log = logging.getLogger(__name__)
 
@@ -212,11 +212,11 @@ def compacted(conn: Connection, events: Iterable[Event], *, on_server: bool = Fa
         return False  # a mark still alive: somebody may still need to see it (or its clear)
     if not events:
         return True
-    usable: dict[str, list[Event]] = {}
+    usable: dict[str, list[tuple[Event, Coverage]]] = {}
     for t, pushed in store.snapshots_for_refs(conn, {e.ticket for e in events}):
         if pushed or not on_server:
             snap = apply.as_event(t)
-            usable.setdefault(snap.ticket, []).append(snap)
+            usable.setdefault(snap.ticket, []).append((snap, coverage(snap)))
     for e in events:
         snaps = usable.get(e.ticket, [])
         if not snaps or e.field in ("merge", "split"):
@@ -225,9 +225,9 @@ def compacted(conn: Connection, events: Iterable[Event], *, on_server: bool = Fa
             # An older snapshot may go once another one holds all it holds (every machine
             # folds all the snapshots it has, so one that adds nothing is redundant).
             mine = coverage(e)
-            if not any(s.event_id != e.event_id and coverage(s).includes(mine)
-                       and (coverage(s) != mine or snapshot_key(s) > snapshot_key(e)) for s in snaps):  # fmt: skip
+            if not any(s.event_id != e.event_id and held.includes(mine)
+                       and (held != mine or snapshot_key(s) > snapshot_key(e)) for s, held in snaps):  # fmt: skip
                 return False
-        elif not any(coverage(s).holds(e) for s in snaps):
+        elif not any(held.holds(e) for _s, held in snaps):
             return False
     return True
