@@ -33,14 +33,14 @@ log = logging.getLogger(__name__)
 
 IDLE_RENEW_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 POLL_SECONDS = 15.0
-# A delivery still being written when IDLE starts can go unreported until the server's next
-# own check (Dovecot 2.3: 30 s; caught in CI). One DONE this long after IDLE starts makes
-# the server look again, so such mail arrives within about a second instead.
-IDLE_SETTLE_SECONDS = 1.0
 """IDLE watches one folder (INBOX); the others, TuiDesk/Events with colleagues' changes and
 'being answered' marks among them, are checked this often. An unchanged pass costs a few
 round trips (a no-change resync of 100,000 messages takes milliseconds), so colleagues' changes
 show within ~15 s without loading the server."""
+IDLE_SETTLE_SECONDS = 1.0
+"""A delivery still being written when IDLE starts can go unreported until the server's next
+own check (Dovecot 2.3: 30 s; caught in CI). One DONE this long after IDLE starts makes the
+server look again, so such mail arrives within about a second instead."""
 MAX_BACKOFF_SECONDS = 300.0
 
 

@@ -115,11 +115,14 @@ class FolderSync:
             folder.uidvalidity, folder.uidnext, present, folder.highestmodseq
         ):  # fmt: skip
             return False
+        self._unchanged(folder.id, status)
+        return True
+
+    def _unchanged(self, folder_id: int, status: FolderStatus) -> None:
         self.report.mode = "unchanged"
         with self.db.write() as conn:
-            st.save_folder_state(conn, folder.id, uidvalidity=status.uidvalidity, uidnext=status.uidnext,
+            st.save_folder_state(conn, folder_id, uidvalidity=status.uidvalidity, uidnext=status.uidnext,
                                  highestmodseq=status.highestmodseq)  # fmt: skip
-        return True
 
     # -- the three paths ----------------------------------------------------------------------
     def _full(self, folder_id: int, status: FolderStatus) -> None:
@@ -146,10 +149,7 @@ class FolderSync:
             and modseq_known
             and status.highestmodseq == folder.highestmodseq
         ):
-            self.report.mode = "unchanged"
-            with self.db.write() as conn:
-                st.save_folder_state(conn, folder.id, uidvalidity=status.uidvalidity, uidnext=status.uidnext,
-                                     highestmodseq=status.highestmodseq)  # fmt: skip
+            self._unchanged(folder.id, status)
             return
         self.report.mode = "incremental"
         new = self.session.uids_from(folder.uidnext or 1) if status.uidnext != folder.uidnext else []
