@@ -177,11 +177,12 @@ def compact(conn: Connection, *, older_than: timedelta = timedelta(days=30), now
     for ref in store.refs_with_events(conn, before_hlc=horizon) if refs is None else refs:
         events = [apply.as_event(t) for t in store.events_for_refs(conn, [ref])]
         snaps = [e for e in events if e.field == "snapshot"]
-        held = covered_by(snaps)
+        covers = {s.event_id: coverage(s) for s in snaps}
+        held = covered_by(covers.values())
         old = [e for e in events if e.hlc < horizon and e.field != "snapshot" and not held.holds(e)]
         if len(old) < min_events:
             newest = max(snaps, key=snapshot_key, default=None)
-            if newest is not None and all(coverage(newest).includes(coverage(s)) for s in snaps):
+            if newest is not None and all(covers[newest.event_id].includes(c) for c in covers.values()):
                 # perhaps from another machine: what it covers is never folded again
                 store.delete_covered(conn, ref, held.base, held.ids, newest.event_id)
             continue

@@ -117,9 +117,13 @@ def coverage(snap: Event | None) -> Coverage:
     """What a snapshot covers (nothing, for no snapshot)."""
     if snap is None:
         return NOTHING
-    data = json.loads(snap.value)
+    return _coverage_of(snap, json.loads(snap.value))
+
+
+def _coverage_of(snap: Event, data: dict[str, Any]) -> Coverage:
     if "ids" not in data:  # an older tui-desk's snapshot: everything up to its upto
-        return Coverage(snapshot_upto(snap), frozenset())
+        upto = data.get("upto") or [snap.hlc, snap.event_id]
+        return Coverage((str(upto[0]), str(upto[1])), frozenset())
     base = data.get("base") or ["", ""]
     return Coverage((str(base[0]), str(base[1])), frozenset(str(i) for i in data["ids"]))
 
@@ -140,8 +144,11 @@ def snapshot_key(snap: Event) -> tuple[tuple[str, str], str]:
     return (snapshot_upto(snap), snap.event_id)
 
 
-def _expand_snapshot(snap: Event, state: TicketState, rank: int = 0) -> list[tuple[tuple[str, str], str, Event | None]]:
-    """A snapshot as quiet writes at their original clocks, plus its audit lines (verbatim).
+def _expand_snapshot(
+    snap: Event, state: TicketState, rank: int = 0
+) -> tuple[list[tuple[tuple[str, str], str, Event | None]], Coverage]:
+    """A snapshot as quiet writes at their original clocks, plus its audit lines (verbatim),
+    and what it covers (read from the same parse: a fold runs on every change).
 
     Of two snapshots' writes at one clock, the one of the snapshot that covers more (`rank`,
     its place in `snapshot_key` order) comes last and so wins."""
@@ -163,14 +170,14 @@ def _expand_snapshot(snap: Event, state: TicketState, rank: int = 0) -> list[tup
         state.solved_hlc = max(state.solved_hlc or "", data["solved"])
     if data.get("last"):  # the newest event folded in, even one that changed nothing visible
         state.last_hlc = max(state.last_hlc or "", data["last"])
-    return out
+    return out, _coverage_of(snap, data)
 
 
-def covered_by(snaps: Iterable[Event]) -> Coverage:
-    """What a set of snapshots covers together."""
+def covered_by(coverages: Iterable[Coverage]) -> Coverage:
+    """What a set of snapshots covers together (given what each covers)."""
     out = NOTHING
-    for snap in snaps:
-        out = out.union(coverage(snap))
+    for held in coverages:
+        out = out.union(held)
     return out
 
 
@@ -187,8 +194,9 @@ def fold(events: Iterable[Event]) -> TicketState:
     timeline: list[tuple[tuple[str, str], str, Event | None]] = []
     covered: dict[str, Coverage] = {}
     for rank, snap in enumerate(snaps):
-        timeline.extend(_expand_snapshot(snap, state, rank))
-        covered[snap.ticket] = covered.get(snap.ticket, NOTHING).union(coverage(snap))
+        writes, held = _expand_snapshot(snap, state, rank)
+        timeline.extend(writes)
+        covered[snap.ticket] = covered.get(snap.ticket, NOTHING).union(held)
     for e in events:
         if e.field == "snapshot" or (e.ticket in covered and covered[e.ticket].holds(e)):
             continue
